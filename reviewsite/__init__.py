@@ -1,0 +1,96 @@
+"""reviewsite: reviews with a make-it-right window.
+
+``create_app`` is a short list of ``register_*`` steps; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from reviewsite import config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        instance_path=str(config.INSTANCE_DIR),
+    )
+    app.config.from_mapping(config.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from reviewsite import models  # noqa: F401 - registers the tables with the metadata
+    from reviewsite.database import configure_engine, render_migration_item
+    from reviewsite.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
+    from reviewsite.notifications import dispatch
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(config.PROJECT_ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> models.User | None:
+        return db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+
+    celery_init_app(app)
+    dispatch.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from reviewsite.account.views import bp as account_bp
+    from reviewsite.auth.views import bp as auth_bp
+    from reviewsite.business.views import bp as business_bp
+    from reviewsite.dev.views import bp as dev_bp
+    from reviewsite.notifications.mailer import uses_dev_mailbox
+    from reviewsite.public.views import bp as public_bp
+    from reviewsite.reviews.views import bp as reviews_bp
+
+    for blueprint in (public_bp, auth_bp, account_bp, business_bp, reviews_bp):
+        app.register_blueprint(blueprint)
+    with app.app_context():
+        # The mailbox shows tokens: it exists only while no SMTP server is configured.
+        if uses_dev_mailbox() and app.config["REVIEWSITE_ENV"] != "production":
+            app.register_blueprint(dev_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from reviewsite.templating import init_app
+
+    init_app(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from reviewsite.errors import init_app
+
+    init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from reviewsite.cli import init_app
+
+    init_app(app)

@@ -1,0 +1,103 @@
+"""``flask`` commands for operators: demo data, one-off sweeps, moderators, the outbox."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from reviewsite.clock import now_utc
+from reviewsite.extensions import db
+from reviewsite.models import EmailStatus, Notification, User
+from reviewsite.notifications import delivery
+from reviewsite.services import accounts, businesses, reviews
+from reviewsite.services.settings import window_policy
+from reviewsite.unit_of_work import unit_of_work
+
+DEMO_PASSWORD = "demo-password"
+
+
+def _demo_user(email: str, name: str) -> User:
+    user = accounts.find_by_email(email)
+    if user is None:
+        user = accounts.register(email=email, password=DEMO_PASSWORD, display_name=name, now=now_utc())
+        accounts.confirm_email(user, now=now_utc())
+    return user
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Demo accounts, businesses and reviews (safe to run twice)."""
+    with unit_of_work():
+        owner = _demo_user("owner@example.com", "Olive (owner)")
+        customer = _demo_user("customer@example.com", "Casey")
+        critic = _demo_user("critic@example.com", "Robin")
+        if not businesses.businesses_of(owner):
+            now = now_utc()
+            cafe = businesses.create_business(
+                owner, name="Corner Cafe", category="Cafe", city="Leeds", address="1 Market St",
+                description="Coffee, cake and a window seat.", now=now)
+            businesses.create_business(
+                owner, name="Bright Plumbing", category="Trades", city="Leeds", address="22 Canal Rd",
+                description="Emergency plumbing, seven days a week.", now=now)
+            reviews.submit_review(critic, cafe, stars=5, title="Best flat white in town",
+                                  body="Friendly staff and a quiet corner to work in.", now=now)
+            reviews.submit_review(customer, cafe, stars=2, title="Cold food, long wait",
+                                  body="Waited 40 minutes and the soup was cold.", now=now)
+    window = window_policy().window
+    click.echo("Demo data ready at the site's address (default http://localhost:5000).")
+    click.echo(f"  business owner:  owner@example.com / {DEMO_PASSWORD}")
+    click.echo(f"  customer:        customer@example.com / {DEMO_PASSWORD}")
+    click.echo(f"  make-it-right window: {window} (set WINDOW_SECONDS to change)")
+
+
+@click.command("sweep")
+def sweep() -> None:
+    """Publish due reviews and deliver pending mail once, without a worker."""
+    with unit_of_work():
+        published = reviews.publish_due(now=now_utc())
+    outcomes = delivery.deliver_pending()
+    click.echo(f"published={len(published)} mail={outcomes}")
+
+
+@click.command("create-moderator")
+@click.argument("email")
+def create_moderator(email: str) -> None:
+    """Give an existing account moderator powers."""
+    with unit_of_work():
+        user = accounts.find_by_email(email)
+        if user is None:
+            raise click.ClickException(f"no account with email {email}")
+        user.is_moderator = True
+    click.echo(f"{email} is now a moderator")
+
+
+@click.group("outbox")
+def outbox() -> None:
+    """Inspect and retry notifications whose email could not be delivered."""
+
+
+@outbox.command("dead")
+def outbox_dead() -> None:
+    rows = db.session.scalars(select(Notification).where(Notification.email_status == EmailStatus.DEAD))
+    for row in rows:
+        click.echo(f"{row.id}\t{row.kind}\tattempts={row.attempts}\t{row.last_error or ''}")
+
+
+@outbox.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+def outbox_retry(ids: tuple[int, ...]) -> None:
+    """Put dead notifications (all, or the given ids) back in the queue."""
+    with unit_of_work():
+        query = select(Notification).where(Notification.email_status == EmailStatus.DEAD)
+        if ids:
+            query = query.where(Notification.id.in_(ids))
+        rows = list(db.session.scalars(query))
+        for row in rows:
+            row.email_status, row.attempts, row.next_attempt_at = EmailStatus.PENDING, 0, now_utc()
+    click.echo(f"requeued {len(rows)}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (seed_demo, sweep, create_moderator, outbox):
+        app.cli.add_command(command)

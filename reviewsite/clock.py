@@ -1,0 +1,49 @@
+"""The one clock. Every service takes ``now`` from here, so tests move time instead of sleeping.
+
+Instants are aware UTC datetimes with an ``_at`` suffix everywhere in the code base.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app, has_app_context
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to; thread-safe for a live server in tests."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        with self._lock:
+            self._now += delta if delta is not None else timedelta(**kwargs)
+            return self._now
+
+    def set(self, instant: datetime) -> None:
+        with self._lock:
+            self._now = instant
+
+
+_system = SystemClock()
+
+
+def now_utc() -> datetime:
+    """The current instant from the app's clock (``CLOCK`` in config), else the system's."""
+    if has_app_context():
+        clock = current_app.config.get("CLOCK")
+        if clock is not None:
+            return clock.now()
+    return _system.now()

@@ -1,0 +1,129 @@
+"""Settings: embedded defaults first, then the environment, then a mapping passed by tests.
+
+The defaults run the whole site on one laptop with no servers: a SQLite file, Celery's
+filesystem broker and the development mailbox. Setting ``DATABASE_URL``, ``CELERY_BROKER_URL``
+and ``MAIL_SERVER`` turns the same code into the production shape.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = Path(os.environ.get("REVIEWSITE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:  # a typo in the environment must stop start-up, not hide
+        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(raw: str) -> str:
+    """Heroku-style ``postgres://`` URLs name no driver; SQLAlchemy wants psycopg 3 named."""
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://") :]
+    if raw.startswith("postgresql://"):
+        raw = "postgresql+psycopg://" + raw[len("postgresql://") :]
+    return raw
+
+
+def filesystem_broker_options(folder: Path) -> dict[str, Any]:
+    """kombu's filesystem transport: a broker that is just a folder, for the embedded default."""
+    queue = folder / "queue"
+    processed = folder / "processed"
+    for path in (queue, processed):
+        path.mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(queue),
+        "data_folder_out": str(queue),
+        "processed_folder": str(processed),
+        "store_processed": False,
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    """Read every setting the operator may change. Called by create_app, never at import."""
+    env = os.environ.get
+    production = env("REVIEWSITE_ENV", "development") == "production"
+    secret = env("SECRET_KEY")
+    if production and not secret:
+        raise RuntimeError("SECRET_KEY must be set when REVIEWSITE_ENV=production")
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    database_url = _database_url(env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'reviewsite.sqlite'}"))
+    broker_url = env("CELERY_BROKER_URL", "filesystem://")
+    mail_server = env("MAIL_SERVER", "")
+    if production and not mail_server:
+        # The development mailbox shows every mail, tokens included: never in production.
+        raise RuntimeError("MAIL_SERVER must be set when REVIEWSITE_ENV=production")
+
+    celery: dict[str, Any] = {
+        "broker_url": broker_url,
+        "task_ignore_result": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        # At-least-once: a task a worker dies in is redelivered; the services make that harmless.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": 120,
+        "task_soft_time_limit": 90,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 3,
+        "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
+    }
+    if broker_url.startswith("filesystem://"):
+        celery["broker_transport_options"] = filesystem_broker_options(
+            Path(env("CELERY_FILESYSTEM_FOLDER", str(INSTANCE_DIR / "broker")))
+        )
+    else:
+        celery["broker_transport_options"] = {"visibility_timeout": 300}
+
+    return {
+        "REVIEWSITE_ENV": "production" if production else "development",
+        "SECRET_KEY": secret or "dev-only-not-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SITE_URL": env("SITE_URL", "http://localhost:5000"),
+        "SITE_NAME": env("SITE_NAME", "reviewsite"),
+        # The make-it-right window (DESIGN.md): defaults 72 h, at most 7 days of extension.
+        "LOW_STAR_MAX": _int("LOW_STAR_MAX", 3),
+        "WINDOW_SECONDS": _int("WINDOW_SECONDS", 72 * 3600),
+        "MAX_EXTENSION_SECONDS": _int("MAX_EXTENSION_SECONDS", 7 * 24 * 3600),
+        "SWEEP_INTERVAL_SECONDS": _int("SWEEP_INTERVAL_SECONDS", 5),
+        "SWEEP_BATCH_SIZE": _int("SWEEP_BATCH_SIZE", 500),
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": env("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
+        "MAIL_FROM": env("MAIL_FROM", "reviewsite <noreply@localhost>"),
+        "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        "EMAIL_TOKEN_MAX_AGE_SECONDS": _int("EMAIL_TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600),
+        "RESET_TOKEN_MAX_AGE_SECONDS": _int("RESET_TOKEN_MAX_AGE_SECONDS", 3600),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "MAX_CONTENT_LENGTH": 256 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "CELERY": celery,
+    }

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reviewsite.clock import now_utc
+from reviewsite.db_types import UTCDateTime, str_enum
+from reviewsite.extensions import db
+from reviewsite.models.user import User
+
+
+class MemberRole(enum.StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+
+
+class Business(db.Model):
+    """A listing. ``rating_count``/``rating_sum`` are kept by the review services so that a
+    business page never aggregates its reviews on read; held reviews count too (DESIGN.md:
+    we delay words, never the fact of a complaint)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(90), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    category: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(60))
+    address: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text, default="")
+    rating_count: Mapped[int] = mapped_column(default=0)
+    rating_sum: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="business")
+
+    __table_args__ = (
+        Index("ix_business_name_lower", db.func.lower(name)),
+        Index("ix_business_city_category", "city", "category"),
+    )
+
+    @property
+    def average_stars(self) -> float | None:
+        return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
+
+    def __repr__(self) -> str:
+        return f"<Business {self.slug}>"
+
+
+class Membership(db.Model):
+    """Who acts for a business: its owner and staff see held reviews and answer them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("business.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    role: Mapped[MemberRole] = mapped_column(str_enum(MemberRole))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    business: Mapped[Business] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (UniqueConstraint("business_id", "user_id"),)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from reviewsite.clock import now_utc
+from reviewsite.db_types import UTCDateTime, str_enum
+from reviewsite.extensions import db
+from reviewsite.models.review import Review
+from reviewsite.models.user import User
+
+
+class EmailStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class Notification(db.Model):
+    """The transactional outbox and the in-site notice in one row.
+
+    Written in the same transaction as the fact it reports, so a committed fact always has its
+    notification; ``dedupe_key`` is unique so that a fact produces at most one row per person.
+    Email delivery claims the row with a lease (``lease_until``) and marks it sent afterwards.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    email_status: Mapped[EmailStatus] = mapped_column(
+        str_enum(EmailStatus), default=EmailStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    recipient: Mapped[User] = relationship()
+    review: Mapped[Review | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_notification_recipient_created", "recipient_id", "created_at"),
+        Index(
+            "ix_notification_pending",
+            "next_attempt_at",
+            postgresql_where=db.text("email_status = 'pending'"),
+            sqlite_where=db.text("email_status = 'pending'"),
+        ),
+    )
+
+
+class DevMail(db.Model):
+    """The development mailbox: mail that would have been sent when no SMTP server is set."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200))
+    to_addr: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    text_body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)

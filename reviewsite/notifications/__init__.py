@@ -1,0 +1,5 @@
+"""What to tell whom, and getting it there: catalogue, rendering, sending, delivery, dispatch."""
+
+DELIVER_TASK = "reviewsite.deliver_notification"
+PUBLISH_DUE_TASK = "reviewsite.publish_due"
+DELIVER_PENDING_TASK = "reviewsite.deliver_pending"

@@ -1,0 +1,45 @@
+"""After commit, hand new outbox rows to Celery for prompt delivery.
+
+The message goes out only after the row is committed, so a worker never looks for a row that does
+not exist yet. If the broker is down the request still succeeds: the row is committed and the
+outbox sweep delivers it later (invariant 6).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from reviewsite.notifications import DELIVER_TASK
+from reviewsite.services.outbox import PENDING_IDS_KEY
+
+log = logging.getLogger(__name__)
+
+
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop(PENDING_IDS_KEY, None)
+    if not ids or not has_app_context():
+        return
+    celery_app = current_app.extensions.get("celery")
+    if celery_app is None or not current_app.config.get("DISPATCH_AFTER_COMMIT", True):
+        return
+    try:
+        for notification_id in ids:
+            celery_app.send_task(DELIVER_TASK, args=[notification_id], retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure; the sweep is the guarantee
+        log.warning("broker unavailable; %d notifications left for the outbox sweep", len(ids), exc_info=True)
+
+
+def _after_soft_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Only the outermost rollback discards the transaction's rows; a savepoint's does not.
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING_IDS_KEY, None)
+
+
+def init_app(app: Flask) -> None:
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)

@@ -1,0 +1,65 @@
+"""Turn an outbox row into an email: text and HTML from ``templates/emails/``.
+
+The Message-ID is derived from the row, so a copy re-sent after a crash carries the same id and
+mail clients can drop it (invariant 5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+
+from reviewsite.notifications.catalogue import KINDS, subject_for
+from reviewsite.notifications.links import external_url
+from reviewsite.models import Notification
+from reviewsite.services import tokens
+
+
+def message_id_for(notification: Notification) -> str:
+    digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:16]
+    domain = urlsplit(current_app.config["SITE_URL"]).hostname or "localhost"
+    return f"<n{notification.id}.{digest}@{domain}>"
+
+
+def _context(notification: Notification) -> dict[str, object]:
+    user = notification.recipient
+    context: dict[str, object] = {
+        "user": user,
+        "notification": notification,
+        "site_name": current_app.config["SITE_NAME"],
+        "site_url": external_url("public.home"),
+        "notifications_url": external_url("account.notifications"),
+    }
+    if notification.kind == "confirm_email":
+        context["action_url"] = external_url("auth.confirm", token=tokens.confirmation_token(user))
+    elif notification.kind == "password_reset":
+        context["action_url"] = external_url("auth.reset_password", token=tokens.reset_token(user))
+    review = notification.review
+    if review is not None:
+        context["review"] = review
+        context["business"] = review.business
+        context["action_url"] = external_url("reviews.show", review_id=review.id)
+        context["is_reviewer"] = review.author_id == user.id
+    return context
+
+
+def render_email(notification: Notification) -> EmailMessage:
+    if notification.kind not in KINDS:
+        raise ValueError(f"unknown notification kind {notification.kind!r}")
+    context = _context(notification)
+    message = EmailMessage()
+    sender_name, sender_addr = parseaddr(current_app.config["MAIL_FROM"])
+    message["From"] = formataddr((sender_name, sender_addr))
+    message["To"] = notification.recipient.email
+    message["Subject"] = subject_for(notification)
+    message["Message-ID"] = message_id_for(notification)
+    message["Auto-Submitted"] = "auto-generated"
+    text = render_template(f"emails/{notification.kind}.txt", **context)
+    message.set_content(text)
+    # The HTML part carries the same words (escaped) and the action as a button.
+    message.add_alternative(render_template("emails/base.html", text=text, **context), subtype="html")
+    return message

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from wtforms import Form, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from reviewsite.services.businesses import CATEGORIES
+
+
+class SearchForm(Form):
+    """A GET form: no CSRF token (it changes nothing) and no secrets in the URL."""
+
+    q = StringField("Name", validators=[Optional(), Length(max=80)])
+    category = SelectField("Category", choices=[("", "Any category"), *[(c, c) for c in CATEGORIES]],
+                           validators=[Optional()], validate_choice=True)
+    city = StringField("City", validators=[Optional(), Length(max=60)])

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+
+from reviewsite.extensions import db
+from reviewsite.models import Business
+from reviewsite.public.forms import SearchForm
+from reviewsite.services import businesses, listings
+
+bp = Blueprint("public", __name__)
+
+PER_PAGE = 20
+
+
+@bp.route("/")
+def home():
+    recent = db.session.scalars(select(Business).order_by(Business.created_at.desc()).limit(8)).all()
+    return render_template("public/home.html", form=SearchForm(request.args), recent=recent)
+
+
+@bp.route("/businesses")
+def search():
+    form = SearchForm(request.args)
+    if not form.validate():
+        return render_template("public/search.html", form=form, page=None), 400
+    query = businesses.search_query(q=form.q.data or "", category=form.category.data or "", city=form.city.data or "")
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False, count=True)
+    return render_template("public/search.html", form=form, page=page)
+
+
+@bp.route("/b/<slug>")
+def business(slug: str):
+    found = db.session.scalar(select(Business).where(Business.slug == slug)) or abort(404)
+    page = db.paginate(listings.published_reviews_query(found), per_page=PER_PAGE, error_out=False)
+    return render_template(
+        "public/business.html",
+        business=found,
+        held=listings.held_placeholders(found),
+        page=page,
+        record=listings.record(found),
+    )

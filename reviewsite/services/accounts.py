@@ -1,0 +1,89 @@
+"""Accounts: sign-up, email confirmation, passwords. Passwords are stored only as hashes
+(Werkzeug's scrypt); a reset request says the same thing whether or not the address exists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from reviewsite.extensions import db
+from reviewsite.models import User
+from reviewsite.services.errors import Conflict, Invalid
+from reviewsite.services.outbox import notify
+
+PASSWORD_MIN = 8
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def _check_password(password: str) -> str:
+    if len(password or "") < PASSWORD_MIN:
+        raise Invalid(f"Choose a password of at least {PASSWORD_MIN} characters.")
+    return password
+
+
+def register(*, email: str, password: str, display_name: str, now: datetime) -> User:
+    email = normalise_email(email)
+    if find_by_email(email) is not None:
+        raise Conflict("An account with this email address already exists. Log in instead.")
+    display_name = (display_name or "").strip()
+    if not display_name:
+        raise Invalid("Choose a name to show with your reviews.")
+    user = User(
+        email=email,
+        display_name=display_name,
+        password_hash=generate_password_hash(_check_password(password)),
+        created_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict("An account with this email address already exists. Log in instead.") from exc
+    send_confirmation(user, now=now)
+    return user
+
+
+def send_confirmation(user: User, *, now: datetime) -> None:
+    """Queue a confirmation mail; repeated clicks within a second are one request."""
+    notify("confirm_email", [user], now=now, fact=f"{user.id}.{int(now.timestamp())}")
+
+
+def confirm_email(user: User, *, now: datetime) -> bool:
+    """Returns whether this call confirmed it (a second click on the link is harmless)."""
+    if user.email_confirmed_at is not None:
+        return False
+    user.email_confirmed_at = now
+    db.session.flush()
+    return True
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_by_email(email)
+    if user is None or not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user
+
+
+def request_password_reset(email: str, *, now: datetime) -> None:
+    user = find_by_email(email)
+    if user is not None:
+        notify("password_reset", [user], now=now, fact=f"{user.id}.{int(now.timestamp())}")
+
+
+def set_password(user: User, password: str, *, now: datetime) -> None:
+    user.password_hash = generate_password_hash(_check_password(password))
+    # Following a reset link proves the address too.
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now
+    db.session.flush()

@@ -1,0 +1,96 @@
+"""Business listings: creation (the creator becomes owner), membership and search."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+
+from reviewsite.extensions import db
+from reviewsite.models import Business, MemberRole, Membership, User
+from reviewsite.services.errors import Invalid, NotAllowed
+
+CATEGORIES = (
+    "Restaurant",
+    "Cafe",
+    "Bar",
+    "Shop",
+    "Hotel",
+    "Trades",
+    "Health",
+    "Beauty",
+    "Auto",
+    "Services",
+    "Other",
+)
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:70] or "business"
+
+
+def _unique_slug(base: str) -> str:
+    taken = set(db.session.scalars(select(Business.slug).where(Business.slug.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def create_business(
+    owner: User,
+    *,
+    name: str,
+    category: str,
+    city: str,
+    address: str,
+    description: str,
+    now: datetime,
+) -> Business:
+    if not owner.is_confirmed:
+        raise NotAllowed("Confirm your email address before creating a listing.")
+    name, city, address = name.strip(), city.strip(), address.strip()
+    if not (name and city and address):
+        raise Invalid("Name, city and address are all needed.")
+    if category not in CATEGORIES:
+        raise Invalid("Choose a category from the list.")
+    business = Business(
+        slug=_unique_slug(slugify(f"{name} {city}")),
+        name=name,
+        category=category,
+        city=city,
+        address=address,
+        description=(description or "").strip(),
+        created_at=now,
+    )
+    db.session.add(business)
+    db.session.flush()
+    db.session.add(Membership(business_id=business.id, user_id=owner.id, role=MemberRole.OWNER, created_at=now))
+    db.session.flush()
+    return business
+
+
+def businesses_of(user: User) -> list[Business]:
+    return list(
+        db.session.scalars(
+            select(Business).join(Membership).where(Membership.user_id == user.id).order_by(Business.name)
+        )
+    )
+
+
+def search_query(*, q: str = "", category: str = "", city: str = "") -> Select[tuple[Business]]:
+    """Name contains ``q`` (any case); category and city match exactly, any case."""
+    query = select(Business)
+    if q.strip():
+        escaped = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(func.lower(Business.name).like(f"%{escaped}%", escape="\\"))
+    if category.strip():
+        query = query.where(func.lower(Business.category) == category.strip().lower())
+    if city.strip():
+        query = query.where(func.lower(Business.city) == city.strip().lower())
+    return query.order_by(Business.name, Business.id)

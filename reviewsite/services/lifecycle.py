@@ -1,0 +1,100 @@
+"""The transition table of the review lifecycle (DESIGN.md), in one place.
+
+Every service that changes a review asks :func:`require` first and then writes with a
+compare-and-set (``UPDATE ... WHERE status IN allowed``), so a duplicate task, a double click or a
+race with the sweep changes nothing and raises instead of reporting a success that did not happen.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from sqlalchemy import update
+
+from reviewsite.extensions import db
+from reviewsite.models import Review, ReviewEvent, ReviewStatus
+from reviewsite.services.errors import InvalidTransition
+
+H, P, W, R = (ReviewStatus.HELD, ReviewStatus.PUBLISHED, ReviewStatus.WITHDRAWN, ReviewStatus.REMOVED)
+
+
+class Action(enum.StrEnum):
+    PUBLISH_DUE = "publish_due"
+    RELEASE = "release"
+    REPLY = "reply"
+    RESPOND = "respond"
+    REVISE = "revise"
+    EXTEND = "extend"
+    WITHDRAW = "withdraw"
+    REMOVE = "remove"
+
+
+ALLOWED_FROM: dict[Action, frozenset[ReviewStatus]] = {
+    Action.PUBLISH_DUE: frozenset({H}),
+    Action.RELEASE: frozenset({H}),
+    Action.REPLY: frozenset({H}),
+    Action.RESPOND: frozenset({H, P}),
+    Action.REVISE: frozenset({H, P}),
+    Action.EXTEND: frozenset({H}),
+    Action.WITHDRAW: frozenset({H, P}),
+    Action.REMOVE: frozenset({H, P}),
+}
+
+_REFUSALS = {
+    Action.PUBLISH_DUE: "This review is not waiting to be published.",
+    Action.RELEASE: "Only a review in its make-it-right window can be released.",
+    Action.REPLY: "The private thread is closed: the review is no longer in its window.",
+    Action.RESPOND: "A response can only be written for a held or published review.",
+    Action.REVISE: "This review can no longer be changed.",
+    Action.EXTEND: "Only a review in its make-it-right window can be extended.",
+    Action.WITHDRAW: "This review has already been withdrawn or removed.",
+    Action.REMOVE: "This review has already been withdrawn or removed.",
+}
+
+
+def require(review: Review, action: Action) -> None:
+    if review.status not in ALLOWED_FROM[action]:
+        raise InvalidTransition(_REFUSALS[action])
+
+
+def compare_and_set(review: Review, action: Action, *conditions: Any, **values: Any) -> None:
+    """Write ``values`` only if the row is still in an allowed state (and ``conditions`` hold).
+
+    The in-memory object may be stale (another worker published it a millisecond ago); the
+    database row decides. Zero rows changed is an error, never a silent no-op.
+    """
+    require(review, action)
+    result = db.session.execute(
+        update(Review)
+        .where(Review.id == review.id, Review.status.in_(ALLOWED_FROM[action]), *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(review)
+        raise InvalidTransition(_REFUSALS[action])
+    db.session.expire(review)
+
+
+def record(
+    review: Review,
+    action: str,
+    *,
+    actor_id: int | None,
+    now: Any,
+    from_status: ReviewStatus | None = None,
+    to_status: ReviewStatus | None = None,
+    **details: Any,
+) -> None:
+    db.session.add(
+        ReviewEvent(
+            review_id=review.id,
+            actor_id=actor_id,
+            action=action,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value if to_status else None,
+            details=details,
+            at=now,
+        )
+    )

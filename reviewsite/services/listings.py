@@ -1,0 +1,63 @@
+"""Read models for public pages: what anyone may see of a business and its reviews.
+
+Held reviews appear here only as placeholders (stars and release date): their words are never
+selected for a public page, so no template mistake can leak them (invariant 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from reviewsite.extensions import db
+from reviewsite.models import Business, Review, ReviewStatus
+
+
+@dataclass(frozen=True)
+class HeldPlaceholder:
+    id: int
+    stars: int
+    held_at: datetime
+    publish_at: datetime
+
+
+@dataclass(frozen=True)
+class Record:
+    """How the business handles complaints: held reviews published so far, and how many of
+    them it answered in the private thread before publication."""
+
+    held_published: int
+    answered: int
+
+
+def held_placeholders(business: Business) -> list[HeldPlaceholder]:
+    rows = db.session.execute(
+        select(Review.id, Review.stars, Review.held_at, Review.publish_at)
+        .where(Review.business_id == business.id, Review.status == ReviewStatus.HELD)
+        .order_by(Review.publish_at)
+    )
+    return [HeldPlaceholder(*row) for row in rows]
+
+
+def published_reviews_query(business: Business):
+    return (
+        select(Review)
+        .options(joinedload(Review.author))
+        .where(Review.business_id == business.id, Review.status == ReviewStatus.PUBLISHED)
+        .order_by(Review.published_at.desc(), Review.id.desc())
+    )
+
+
+def record(business: Business) -> Record:
+    held_published, answered = db.session.execute(
+        select(func.count(Review.id), func.count(Review.first_business_reply_at)).where(
+            Review.business_id == business.id,
+            Review.status == ReviewStatus.PUBLISHED,
+            Review.held_at.is_not(None),
+        )
+    ).one()
+    return Record(held_published=held_published, answered=answered)
+

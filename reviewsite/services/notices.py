@@ -1,0 +1,30 @@
+"""The in-site notification centre: read state of a user's own notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+
+from reviewsite.extensions import db
+from reviewsite.models import Notification, User
+
+
+def mark_read(user: User, notification_id: int, *, now: datetime) -> Notification | None:
+    """Only the recipient's own rows; anyone else's id behaves as missing."""
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.recipient_id != user.id:
+        return None
+    if notification.read_at is None:
+        notification.read_at = now
+        db.session.flush()
+    return notification
+
+
+def mark_all_read(user: User, *, now: datetime) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )

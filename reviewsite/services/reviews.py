@@ -1,0 +1,263 @@
+"""The review lifecycle: submit, talk, revise, extend, withdraw, release, publish, remove.
+
+Rules enforced here (DESIGN.md): a low-star review is held for the make-it-right window; only the
+reviewer extends, within a total cap; nobody can delay or suppress publication, and the business
+can only release early; the system publishes at ``publish_at`` and never before.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from reviewsite.extensions import db
+from reviewsite.models import Business, Membership, Review, ReviewStatus, Side, ThreadMessage, User
+from reviewsite.services import access
+from reviewsite.services.errors import Conflict, Invalid, NotAllowed
+from reviewsite.services.lifecycle import Action, compare_and_set, record, require
+from reviewsite.services.outbox import notify
+from reviewsite.services.settings import window_policy
+
+TITLE_MAX = 120
+BODY_MAX = 5000
+MESSAGE_MAX = 3000
+RESPONSE_MAX = 3000
+
+
+def _member_ids(business_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Membership.user_id).where(Membership.business_id == business_id).order_by(Membership.id)
+        )
+    )
+
+
+def _check_text(value: str, field: str, maximum: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(f"The {field} cannot be empty.")
+    if len(value) > maximum:
+        raise Invalid(f"The {field} can be at most {maximum} characters.")
+    return value
+
+
+def _check_stars(stars: int) -> int:
+    if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
+        raise Invalid("Stars must be a whole number from 1 to 5.")
+    return stars
+
+
+def _adjust_rating(business_id: int, count: int, stars: int) -> None:
+    """Keep the business's aggregate in step, in the same statement-level transaction."""
+    db.session.execute(
+        update(Business)
+        .where(Business.id == business_id)
+        .values(rating_count=Business.rating_count + count, rating_sum=Business.rating_sum + stars)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _require_side(user: User, review: Review, *allowed: Side) -> Side:
+    side = access.side_of(user, review)
+    if side not in allowed:
+        raise NotAllowed("You cannot do that with this review.")
+    return side
+
+
+def submit_review(
+    author: User, business: Business, *, stars: int, title: str, body: str, now: datetime
+) -> Review:
+    """Low stars go to the business first (held until ``publish_at``); high stars publish at once."""
+    if not author.is_confirmed:
+        raise NotAllowed("Confirm your email address before writing a review.")
+    if access.is_member(author, business):
+        raise NotAllowed("You cannot review a business you belong to.")
+    stars = _check_stars(stars)
+    title = _check_text(title, "title", TITLE_MAX)
+    body = _check_text(body, "review", BODY_MAX)
+    policy = window_policy()
+    held = policy.holds(stars)
+    review = Review(
+        business_id=business.id,
+        author_id=author.id,
+        stars=stars,
+        title=title,
+        body=body,
+        created_at=now,
+        status=ReviewStatus.HELD if held else ReviewStatus.PUBLISHED,
+        held_at=now if held else None,
+        publish_at=now + policy.window if held else None,
+        published_at=None if held else now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(review)
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Conflict("You have already reviewed this business.") from exc
+    _adjust_rating(business.id, 1, stars)
+    record(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars)
+    if held:
+        notify("review_held", _member_ids(business.id), now=now, review=review)
+    return review
+
+
+def publish(review: Review, *, now: datetime, released_by: Side, actor: User | None = None) -> None:
+    """Held to published. The system may only do it once ``publish_at`` has come (invariant 2)."""
+    conditions = []
+    if released_by is Side.SYSTEM:
+        conditions.append(Review.publish_at <= now)
+    compare_and_set(
+        review,
+        Action.PUBLISH_DUE if released_by is Side.SYSTEM else Action.RELEASE,
+        *conditions,
+        status=ReviewStatus.PUBLISHED,
+        published_at=now,
+        released_by=released_by,
+    )
+    record(
+        review,
+        "published",
+        actor_id=actor.id if actor else None,
+        now=now,
+        from_status=ReviewStatus.HELD,
+        to_status=ReviewStatus.PUBLISHED,
+        released_by=released_by.value,
+    )
+    notify("review_published", [review.author_id, *_member_ids(review.business_id)], now=now, review=review)
+
+
+def release_now(review: Review, actor: User, *, now: datetime) -> None:
+    """Either party may end the window early; it is the only way to shorten it."""
+    side = _require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
+    publish(review, now=now, released_by=side, actor=actor)
+
+
+def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
+    """The sweep: publish every held review whose time has come, oldest first.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several sweeps (two beats,
+    many workers) share the backlog instead of fighting; on SQLite the write transaction
+    (BEGIN IMMEDIATE) serialises them. The CAS in :func:`publish` makes a repeat harmless.
+    """
+    due = db.session.scalars(
+        select(Review)
+        .where(Review.status == ReviewStatus.HELD, Review.publish_at <= now)
+        .order_by(Review.publish_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for review in due:
+        publish(review, now=now, released_by=Side.SYSTEM)
+    return [review.id for review in due]
+
+
+def reply(review: Review, actor: User, body: str, *, now: datetime) -> ThreadMessage:
+    """A message in the private thread; the other side hears of it."""
+    side = _require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
+    require(review, Action.REPLY)
+    body = _check_text(body, "message", MESSAGE_MAX)
+    message = ThreadMessage(review_id=review.id, author_id=actor.id, side=side, body=body, created_at=now)
+    db.session.add(message)
+    if side is Side.BUSINESS and review.first_business_reply_at is None:
+        compare_and_set(review, Action.REPLY, Review.first_business_reply_at.is_(None), first_business_reply_at=now)
+    db.session.flush()
+    others = [review.author_id] if side is Side.BUSINESS else _member_ids(review.business_id)
+    notify("thread_message", others, now=now, review=review, fact=f"{review.id}.{message.id}")
+    return message
+
+
+def save_response(review: Review, actor: User, body: str, *, now: datetime) -> None:
+    """The business's public response: a private draft while held, public once published.
+    An empty body removes the response."""
+    _require_side(actor, review, Side.BUSINESS)
+    body = (body or "").strip()
+    if len(body) > RESPONSE_MAX:
+        raise Invalid(f"The response can be at most {RESPONSE_MAX} characters.")
+    compare_and_set(
+        review, Action.RESPOND, response_body=body or None, response_updated_at=now if body else None
+    )
+    record(review, "response_saved" if body else "response_removed", actor_id=actor.id, now=now)
+
+
+def revise(review: Review, actor: User, *, stars: int, title: str, body: str, now: datetime) -> None:
+    """The reviewer changes the review. Raising stars above the low-star line ends the window at
+    once; a published review keeps its history (original stars, "edited")."""
+    _require_side(actor, review, Side.REVIEWER)
+    require(review, Action.REVISE)
+    stars = _check_stars(stars)
+    title = _check_text(title, "title", TITLE_MAX)
+    body = _check_text(body, "review", BODY_MAX)
+    old_stars, was_status = review.stars, review.status
+    values: dict[str, object] = {"stars": stars, "title": title, "body": body}
+    if stars != old_stars:
+        values["stars_changed_at"] = now
+        if review.original_stars is None:
+            values["original_stars"] = old_stars
+    if was_status is ReviewStatus.PUBLISHED:
+        values["edited_at"] = now
+    compare_and_set(review, Action.REVISE, Review.status == was_status, **values)
+    if stars != old_stars:
+        _adjust_rating(review.business_id, 0, stars - old_stars)
+    record(review, "revised", actor_id=actor.id, now=now, stars_from=old_stars, stars_to=stars)
+    notify("review_revised", _member_ids(review.business_id), now=now, review=review,
+           fact=f"{review.id}.{int(now.timestamp() * 1000)}")
+    if was_status is ReviewStatus.HELD and not window_policy().holds(stars):
+        publish(review, now=now, released_by=Side.REVIEWER, actor=actor)
+
+
+def extension_left(review: Review) -> timedelta:
+    return window_policy().max_extension - timedelta(seconds=review.extended_seconds)
+
+
+def extend_window(review: Review, actor: User, *, hours: int, now: datetime) -> None:
+    """Only the reviewer may give the business more time, and only up to the configured cap."""
+    _require_side(actor, review, Side.REVIEWER)
+    require(review, Action.EXTEND)
+    if hours <= 0:
+        raise Invalid("Extend by at least one hour.")
+    extra = timedelta(hours=hours)
+    if extra > extension_left(review):
+        left = int(extension_left(review).total_seconds() // 3600)
+        raise Invalid(f"The window can be extended by at most {left} more hours.")
+    old_publish_at = review.publish_at
+    assert old_publish_at is not None  # guaranteed by the held_has_publish_at constraint
+    compare_and_set(
+        review,
+        Action.EXTEND,
+        Review.publish_at == old_publish_at,
+        Review.publish_at > now,
+        publish_at=old_publish_at + extra,
+        extended_seconds=review.extended_seconds + int(extra.total_seconds()),
+    )
+    record(review, "extended", actor_id=actor.id, now=now, hours=hours)
+    notify("window_extended", _member_ids(review.business_id), now=now, review=review,
+           fact=f"{review.id}.{review.extended_seconds}")
+
+
+def withdraw(review: Review, actor: User, *, now: datetime) -> None:
+    """The reviewer takes the review down; its stars leave the aggregate."""
+    _require_side(actor, review, Side.REVIEWER)
+    was_status, stars = review.status, review.stars
+    compare_and_set(review, Action.WITHDRAW, Review.status == was_status,
+                    status=ReviewStatus.WITHDRAWN, withdrawn_at=now)
+    _adjust_rating(review.business_id, -1, -stars)
+    record(review, "withdrawn", actor_id=actor.id, now=now, from_status=was_status,
+           to_status=ReviewStatus.WITHDRAWN)
+    notify("review_withdrawn", _member_ids(review.business_id), now=now, review=review)
+
+
+def remove(review: Review, moderator: User, *, reason: str, now: datetime) -> None:
+    """A moderator removes a review on rating-neutral grounds, always with a statement of reasons."""
+    if not moderator.is_moderator:
+        raise NotAllowed("Only a moderator can remove a review.")
+    reason = _check_text(reason, "statement of reasons", 2000)
+    was_status, stars = review.status, review.stars
+    compare_and_set(review, Action.REMOVE, Review.status == was_status,
+                    status=ReviewStatus.REMOVED, removed_at=now, removal_reason=reason)
+    _adjust_rating(review.business_id, -1, -stars)
+    record(review, "removed", actor_id=moderator.id, now=now, from_status=was_status,
+           to_status=ReviewStatus.REMOVED)
+    notify("review_removed", [review.author_id, *_member_ids(review.business_id)], now=now, review=review)

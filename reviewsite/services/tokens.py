@@ -1,0 +1,66 @@
+"""Signed, expiring tokens for links sent by email (itsdangerous, keyed by SECRET_KEY).
+
+A password-reset token also signs a fingerprint of the current password hash, so it stops
+working the moment the password changes: a reset link is good for one use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from reviewsite.extensions import db
+from reviewsite.models import User
+
+CONFIRM_SALT = "reviewsite.confirm-email"
+RESET_SALT = "reviewsite.reset-password"
+
+
+class TokenError(Exception):
+    """The link is broken, expired or used; the message says which, for the page."""
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _password_fingerprint(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def confirmation_token(user: User) -> str:
+    return _serializer(CONFIRM_SALT).dumps({"user": user.id, "email": user.email})
+
+
+def reset_token(user: User) -> str:
+    return _serializer(RESET_SALT).dumps({"user": user.id, "pw": _password_fingerprint(user)})
+
+
+def _load(salt: str, token: str, max_age: int) -> dict:
+    try:
+        data = _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise TokenError("This link has expired. Ask for a new one.") from exc
+    except BadSignature as exc:
+        raise TokenError("This link is not valid.") from exc
+    if not isinstance(data, dict):
+        raise TokenError("This link is not valid.")
+    return data
+
+
+def user_from_confirmation_token(token: str) -> User:
+    data = _load(CONFIRM_SALT, token, current_app.config["EMAIL_TOKEN_MAX_AGE_SECONDS"])
+    user = db.session.get(User, data.get("user"))
+    if user is None or user.email != data.get("email"):
+        raise TokenError("This link is not valid.")
+    return user
+
+
+def user_from_reset_token(token: str) -> User:
+    data = _load(RESET_SALT, token, current_app.config["RESET_TOKEN_MAX_AGE_SECONDS"])
+    user = db.session.get(User, data.get("user"))
+    if user is None or data.get("pw") != _password_fingerprint(user):
+        raise TokenError("This link has already been used or is not valid.")
+    return user

@@ -1,0 +1,20 @@
+"""One unit of work per request or task: services flush, this commits (or rolls back) once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import scoped_session
+
+from reviewsite.extensions import db
+
+
+@contextmanager
+def unit_of_work() -> Iterator[scoped_session]:
+    try:
+        yield db.session
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -1,0 +1,28 @@
+"""Every periodic task, in one place. Exactly one beat process runs this schedule (Procfile).
+
+Sweep messages expire after one interval: if the workers are down for an hour, beat's backlog of
+identical sweeps is dropped instead of run 700 times; the next sweep covers everything anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from reviewsite.notifications import DELIVER_PENDING_TASK, PUBLISH_DUE_TASK
+
+
+def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    interval = float(config["SWEEP_INTERVAL_SECONDS"])
+    return {
+        "publish-due-reviews": {
+            "task": PUBLISH_DUE_TASK,
+            "schedule": interval,
+            "options": {"expires": interval},
+        },
+        "deliver-pending-notifications": {
+            "task": DELIVER_PENDING_TASK,
+            "schedule": interval,
+            "options": {"expires": interval},
+        },
+    }
