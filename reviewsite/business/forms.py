@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from reviewsite.services.businesses import CATEGORIES
@@ -9,7 +10,7 @@ from reviewsite.services.businesses import CATEGORIES
 
 class BusinessForm(FlaskForm):
     name = StringField("Business name", validators=[DataRequired(), Length(max=80)])
-    category = SelectField("Category", choices=[(c, c) for c in CATEGORIES], validators=[DataRequired()])
+    category = SelectField("Category", choices=[SelectChoice(c) for c in CATEGORIES], validators=[DataRequired()])
     city = StringField("City", validators=[DataRequired(), Length(max=60)])
     address = StringField("Address", validators=[DataRequired(), Length(max=160)])
     description = TextAreaField("Short description", validators=[Optional(), Length(max=1000)])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from wtforms import Form, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from reviewsite.services.businesses import CATEGORIES
@@ -10,6 +11,6 @@ class SearchForm(Form):
     """A GET form: no CSRF token (it changes nothing) and no secrets in the URL."""
 
     q = StringField("Name", validators=[Optional(), Length(max=80)])
-    category = SelectField("Category", choices=[("", "Any category"), *[(c, c) for c in CATEGORIES]],
+    category = SelectField("Category", choices=[SelectChoice("", "Any category"), *[SelectChoice(c) for c in CATEGORIES]],
                            validators=[Optional()], validate_choice=True)
     city = StringField("City", validators=[Optional(), Length(max=60)])

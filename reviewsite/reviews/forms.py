@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from reviewsite.services.reviews import BODY_MAX, MESSAGE_MAX, RESPONSE_MAX, TITLE_MAX
 
-STAR_CHOICES = [(5, "5 stars: excellent"), (4, "4 stars: good"), (3, "3 stars: so-so"),
-                (2, "2 stars: poor"), (1, "1 star: bad")]
+STAR_CHOICES = [SelectChoice(5, "5 stars: excellent"), SelectChoice(4, "4 stars: good"),
+                SelectChoice(3, "3 stars: so-so"), SelectChoice(2, "2 stars: poor"), SelectChoice(1, "1 star: bad")]
 
 
 class ReviewForm(FlaskForm):
@@ -27,5 +28,6 @@ class ResponseForm(FlaskForm):
 
 class ExtendForm(FlaskForm):
     hours = SelectField("Give the business more time", coerce=int,
-                        choices=[(24, "1 more day"), (48, "2 more days"), (72, "3 more days"), (168, "7 more days")],
+                        choices=[SelectChoice(24, "1 more day"), SelectChoice(48, "2 more days"),
+                                 SelectChoice(72, "3 more days"), SelectChoice(168, "7 more days")],
                         validators=[DataRequired()])

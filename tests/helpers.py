@@ -1,0 +1,52 @@
+"""Test helpers: a start instant, a test client that carries the CSRF token like a browser."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+class WebClient:
+    """Drives the app like a person with a browser: GETs a form page for its CSRF token
+    (CSRF stays on in tests), then POSTs with it."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.http: FlaskClient = app.test_client()
+        self._token: str | None = None
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        return self.http.get(url, **kwargs)
+
+    def csrf_token(self) -> str:
+        if self._token is None:
+            page = self.http.get("/login").get_data(as_text=True)
+            match = _CSRF.search(page)
+            assert match, "no CSRF token on the login page"
+            self._token = match.group(1) or match.group(2)
+        return self._token
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any) -> TestResponse:
+        payload = dict(data or {})
+        if csrf:
+            payload.setdefault("csrf_token", self.csrf_token())
+        return self.http.post(url, data=payload, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD) -> TestResponse:
+        response = self.post("/login", {"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        self._token = None  # Flask-Login rotates nothing here, but a fresh token is cheap
+        return response
+
+    def logout(self) -> TestResponse:
+        return self.post("/logout")

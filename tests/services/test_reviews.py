@@ -1,0 +1,203 @@
+"""The lifecycle rules that DESIGN.md promises, one behaviour per test."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from reviewsite.extensions import db
+from reviewsite.models import Business, Notification, Review, ReviewStatus, Side
+from reviewsite.services import reviews
+from reviewsite.services.errors import Conflict, Invalid, InvalidTransition, NotAllowed
+from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
+from tests.helpers import START
+
+
+@pytest.fixture
+def shop(ctx):
+    business = BusinessFactory()
+    owner = UserFactory()
+    staff = UserFactory()
+    MembershipFactory(business=business, user=owner)
+    MembershipFactory(business=business, user=staff, role="staff")
+    return business, owner, staff
+
+
+def notifications(kind: str) -> list[Notification]:
+    return list(db.session.scalars(select(Notification).where(Notification.kind == kind).order_by(Notification.id)))
+
+
+def submit(business, author, stars, clock, **kw):
+    return reviews.submit_review(author, business, stars=stars, title=kw.get("title", "Title"),
+                                 body=kw.get("body", "Body"), now=clock.now())
+
+
+@pytest.mark.parametrize("stars", [1, 2, 3])
+def test_low_star_review_is_held_for_the_window_and_members_are_told(shop, clock, stars):
+    business, owner, staff = shop
+    review = submit(business, UserFactory(), stars, clock)
+    assert review.status is ReviewStatus.HELD
+    assert review.publish_at == START + timedelta(hours=72)
+    assert {n.recipient_id for n in notifications("review_held")} == {owner.id, staff.id}
+
+
+@pytest.mark.parametrize("stars", [4, 5])
+def test_high_star_review_is_published_at_once(shop, clock, stars):
+    business, _, _ = shop
+    review = submit(business, UserFactory(), stars, clock)
+    assert review.status is ReviewStatus.PUBLISHED
+    assert review.published_at == START
+    assert notifications("review_held") == []
+
+
+def test_held_stars_count_in_the_aggregate_at_once(shop, clock):
+    business, _, _ = shop
+    submit(business, UserFactory(), 5, clock)
+    submit(business, UserFactory(), 1, clock)
+    db.session.refresh(business)
+    assert (business.rating_count, business.average_stars) == (2, 3.0)
+
+
+def test_one_review_per_customer_per_business(shop, clock):
+    business, _, _ = shop
+    author = UserFactory()
+    submit(business, author, 2, clock)
+    with pytest.raises(Conflict):
+        submit(business, author, 5, clock)
+    assert db.session.scalar(select(Business.rating_count).where(Business.id == business.id)) == 1
+
+
+def test_unconfirmed_and_members_cannot_review(shop, clock):
+    business, owner, _ = shop
+    with pytest.raises(NotAllowed):
+        submit(business, UserFactory(unconfirmed=True), 2, clock)
+    with pytest.raises(NotAllowed):
+        submit(business, owner, 5, clock)
+
+
+@pytest.mark.parametrize("stars", [0, 6, -1, True])
+def test_stars_outside_one_to_five_are_refused(shop, clock, stars):
+    business, _, _ = shop
+    with pytest.raises(Invalid):
+        submit(business, UserFactory(), stars, clock)
+
+
+def test_sweep_publishes_nothing_before_publish_at_and_everything_after(shop, clock):
+    business, owner, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    clock.set(review.publish_at - timedelta(seconds=1))
+    assert reviews.publish_due(now=clock.now()) == []
+    assert review.status is ReviewStatus.HELD
+
+    clock.set(review.publish_at)
+    assert reviews.publish_due(now=clock.now()) == [review.id]
+    db.session.expire(review)
+    assert (review.status, review.released_by, review.published_at) == (
+        ReviewStatus.PUBLISHED, Side.SYSTEM, review.publish_at)
+    assert {n.recipient_id for n in notifications("review_published")} == {review.author_id, *(
+        m.user_id for m in business.memberships)}
+    assert reviews.publish_due(now=clock.now()) == []
+
+
+def test_system_publication_before_publish_at_is_an_error(shop, clock):
+    business, _, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    with pytest.raises(InvalidTransition):
+        reviews.publish(review, now=clock.now(), released_by=Side.SYSTEM)
+    assert review.status is ReviewStatus.HELD
+
+
+def test_publishing_twice_is_refused_even_with_a_stale_object(shop, clock):
+    business, _, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    clock.advance(hours=73)
+    reviews.publish(review, now=clock.now(), released_by=Side.SYSTEM)
+    with pytest.raises(InvalidTransition):
+        reviews.publish(review, now=clock.now(), released_by=Side.SYSTEM)
+    assert len(notifications("review_published")) == 3
+
+
+def test_only_the_reviewer_extends_and_only_up_to_the_cap(shop, clock):
+    business, owner, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    with pytest.raises(NotAllowed):
+        reviews.extend_window(review, owner, hours=24, now=clock.now())
+    reviews.extend_window(review, review.author, hours=168, now=clock.now())
+    assert review.publish_at == START + timedelta(hours=72 + 168)
+    with pytest.raises(Invalid):
+        reviews.extend_window(review, review.author, hours=1, now=clock.now())
+    assert review.publish_at == START + timedelta(hours=72 + 168)
+
+
+@pytest.mark.parametrize("action", ["withdraw", "revise", "extend", "remove"])
+def test_the_business_cannot_suppress_edit_or_delay(shop, clock, action):
+    business, owner, _ = shop
+    review = submit(business, UserFactory(), 1, clock)
+    calls = {
+        "withdraw": lambda: reviews.withdraw(review, owner, now=clock.now()),
+        "revise": lambda: reviews.revise(review, owner, stars=5, title="Great", body="Lovely", now=clock.now()),
+        "extend": lambda: reviews.extend_window(review, owner, hours=24, now=clock.now()),
+        "remove": lambda: reviews.remove(review, owner, reason="I do not like it", now=clock.now()),
+    }
+    with pytest.raises(NotAllowed):
+        calls[action]()
+    db.session.expire(review)
+    assert (review.status, review.stars, review.publish_at) == (
+        ReviewStatus.HELD, 1, START + timedelta(hours=72))
+
+
+def test_raising_stars_above_the_line_publishes_at_once_with_history(shop, clock):
+    business, _, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    clock.advance(hours=5)
+    reviews.revise(review, review.author, stars=4, title="Sorted out", body="They refunded me.", now=clock.now())
+    db.session.expire(review)
+    assert review.status is ReviewStatus.PUBLISHED
+    assert (review.original_stars, review.stars, review.released_by) == (2, 4, Side.REVIEWER)
+    assert review.stars_changed_at == START + timedelta(hours=5)
+    db.session.refresh(business)
+    assert business.rating_sum == 4
+
+
+def test_business_first_reply_is_recorded_and_reviewer_is_told(shop, clock):
+    business, owner, staff = shop
+    review = submit(business, UserFactory(), 2, clock)
+    clock.advance(hours=2)
+    reviews.reply(review, staff, "So sorry, can we refund you?", now=clock.now())
+    clock.advance(hours=1)
+    reviews.reply(review, owner, "Following up.", now=clock.now())
+    db.session.expire(review)
+    assert review.first_business_reply_at == START + timedelta(hours=2)
+    assert [n.recipient_id for n in notifications("thread_message")] == [review.author_id] * 2
+
+
+def test_a_stranger_cannot_reply_or_release(shop, clock):
+    business, _, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    stranger = UserFactory()
+    with pytest.raises(NotAllowed):
+        reviews.reply(review, stranger, "hi", now=clock.now())
+    with pytest.raises(NotAllowed):
+        reviews.release_now(review, stranger, now=clock.now())
+
+
+def test_withdrawal_takes_the_stars_out_of_the_aggregate(shop, clock):
+    business, _, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    reviews.withdraw(review, review.author, now=clock.now())
+    db.session.refresh(business)
+    assert (business.rating_count, business.rating_sum) == (0, 0)
+    clock.advance(days=4)
+    assert reviews.publish_due(now=clock.now()) == []
+
+
+def test_sweep_takes_oldest_first_and_respects_its_batch(shop, clock):
+    business, _, _ = shop
+    made = [ReviewFactory(business=business, publish_at=START + timedelta(minutes=m)) for m in (3, 1, 2)]
+    clock.set(START + timedelta(hours=1))
+    first = reviews.publish_due(now=clock.now(), limit=2)
+    assert first == [made[1].id, made[2].id]
+    assert reviews.publish_due(now=clock.now(), limit=2) == [made[0].id]
+    assert db.session.scalar(select(Review.status).where(Review.id == made[0].id)) is ReviewStatus.PUBLISHED
