@@ -38,3 +38,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(stars_text, "stars")
     app.add_template_global(now_utc, "now_utc")
     app.add_template_global(unread_count, "unread_count")
+    app.add_template_global(lambda: "dev.mailbox" in app.view_functions, "dev_mailbox_enabled")

@@ -6,11 +6,13 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from reviewsite.services.accounts import PASSWORD_MIN
 
+PASSWORD_MESSAGE = f"Choose a password of at least {PASSWORD_MIN} characters (at most 200)."
+
 
 class SignupForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     display_name = StringField("Name shown with your reviews", validators=[DataRequired(), Length(max=60)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200, message=PASSWORD_MESSAGE)])
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")]
     )
@@ -27,7 +29,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200)])
+    password = PasswordField("New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=200, message=PASSWORD_MESSAGE)])
     confirm = PasswordField(
         "Repeat new password",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],

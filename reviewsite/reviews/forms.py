@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from reviewsite.services.reviews import BODY_MAX, MESSAGE_MAX, RESPONSE_MAX, TITLE_MAX
 
@@ -11,9 +11,27 @@ STAR_CHOICES = [SelectChoice(5, "5 stars: excellent"), SelectChoice(4, "4 stars:
                 SelectChoice(3, "3 stars: so-so"), SelectChoice(2, "2 stars: poor"), SelectChoice(1, "1 star: bad")]
 
 
+STARS_MESSAGE = "Choose from 1 to 5 stars."
+
+
+class StarsField(RadioField):
+    """A 1-5 radio group that answers every kind of wrong value with one clear sentence."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            self.data = None
+            raise ValueError(STARS_MESSAGE) from exc
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data not in {choice.value for choice in STAR_CHOICES}:
+            raise ValidationError(STARS_MESSAGE)
+
+
 class ReviewForm(FlaskForm):
-    stars = RadioField("Your rating", choices=STAR_CHOICES, coerce=int,
-                       validators=[InputRequired(message="Choose from 1 to 5 stars.")])
+    stars = StarsField("Your rating", choices=STAR_CHOICES, coerce=int,
+                       validators=[InputRequired(message=STARS_MESSAGE)])
     title = StringField("Title", validators=[DataRequired(), Length(max=TITLE_MAX)])
     body = TextAreaField("Your review", validators=[DataRequired(), Length(max=BODY_MAX)])
 

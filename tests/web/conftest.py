@@ -1,0 +1,42 @@
+"""A small world for HTTP tests, built through factories and services, then committed (into
+the test's outer transaction). Tests get plain ids and addresses, not live ORM objects, because
+they must not hold an app context while making requests."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from reviewsite.services import reviews
+from reviewsite.unit_of_work import unit_of_work
+from tests.factories import BusinessFactory, MembershipFactory, UserFactory
+
+CANARY_TITLE = "CANARYTITLE-7f3a"
+CANARY_BODY = "CANARYBODY-91c2 the soup was cold"
+CANARY_MESSAGE = "CANARYTHREAD-55d0"
+CANARY_RESPONSE = "CANARYRESPONSE-0b8e"
+CANARIES = (CANARY_TITLE, CANARY_BODY.split()[0], CANARY_MESSAGE, CANARY_RESPONSE)
+
+
+@pytest.fixture
+def world(app, db_connection, clock):
+    with app.app_context(), unit_of_work():
+        shop = BusinessFactory(name="Corner Cafe", slug="corner-cafe")
+        rival = BusinessFactory(name="Rival Diner", slug="rival-diner")
+        owner = UserFactory(email="owner@example.com", display_name="Olive")
+        rival_owner = UserFactory(email="rival@example.com", display_name="Rex")
+        reviewer = UserFactory(email="reviewer.private@example.com", display_name="Casey")
+        stranger = UserFactory(email="stranger@example.com", display_name="Sam")
+        moderator = UserFactory(email="mod@example.com", display_name="Mo", moderator=True)
+        MembershipFactory(business=shop, user=owner)
+        MembershipFactory(business=rival, user=rival_owner)
+        held = reviews.submit_review(reviewer, shop, stars=2, title=CANARY_TITLE, body=CANARY_BODY, now=clock.now())
+        reviews.reply(held, owner, CANARY_MESSAGE, now=clock.now())
+        reviews.save_response(held, owner, CANARY_RESPONSE, now=clock.now())
+        return SimpleNamespace(
+            shop_slug=shop.slug, shop_id=shop.id, rival_slug=rival.slug,
+            owner=owner.email, rival_owner=rival_owner.email, reviewer=reviewer.email,
+            stranger=stranger.email, moderator=moderator.email, held_id=held.id,
+            publish_at=held.publish_at,
+        )
