@@ -16,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=str(config.PROJECT_ROOT / "templates"),
-        instance_path=str(config.INSTANCE_DIR),
+        instance_path=str(config.instance_dir()),
     )
     app.config.from_mapping(config.from_environment())
     if test_config:

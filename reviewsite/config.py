@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = Path(os.environ.get("REVIEWSITE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
+
+
+def instance_dir() -> Path:
+    """Where the embedded defaults keep their files (SQLite, broker folder, beat schedule)."""
+    return Path(os.environ.get("REVIEWSITE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 
 def _int(name: str, default: int) -> int:
@@ -63,8 +67,9 @@ def from_environment() -> dict[str, Any]:
     if production and not secret:
         raise RuntimeError("SECRET_KEY must be set when REVIEWSITE_ENV=production")
 
-    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    database_url = _database_url(env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'reviewsite.sqlite'}"))
+    instance = instance_dir()
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = _database_url(env("DATABASE_URL", f"sqlite:///{instance / 'reviewsite.sqlite'}"))
     broker_url = env("CELERY_BROKER_URL", "filesystem://")
     mail_server = env("MAIL_SERVER", "")
     if production and not mail_server:
@@ -84,11 +89,11 @@ def from_environment() -> dict[str, Any]:
         "task_soft_time_limit": 90,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 3,
-        "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
+        "beat_schedule_filename": str(instance / "celerybeat-schedule"),
     }
     if broker_url.startswith("filesystem://"):
         celery["broker_transport_options"] = filesystem_broker_options(
-            Path(env("CELERY_FILESYSTEM_FOLDER", str(INSTANCE_DIR / "broker")))
+            Path(env("CELERY_FILESYSTEM_FOLDER", str(instance / "broker")))
         )
     else:
         celery["broker_transport_options"] = {"visibility_timeout": 300}

@@ -123,3 +123,11 @@ def client(app: Flask, db_connection: sa.Connection) -> WebClient:
 def make_client(app: Flask, db_connection: sa.Connection):
     return lambda: WebClient(app)
 
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Apps built by tests keep their embedded-default files out of the working tree."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REVIEWSITE_INSTANCE_DIR", str(tmp_path_factory.mktemp("instance")))
+        yield
