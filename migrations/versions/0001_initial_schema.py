@@ -119,6 +119,7 @@ def upgrade():
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('recipient_id', sa.Integer(), nullable=False),
     sa.Column('review_id', sa.Integer(), nullable=True),
+    sa.Column('facts', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('email_status', sa.Enum('pending', 'sent', 'dead', name='emailstatus', native_enum=False, create_constraint=True, length=12), nullable=False),

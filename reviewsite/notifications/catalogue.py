@@ -53,7 +53,7 @@ def _fields(notification: Notification) -> dict[str, object]:
     review = notification.review
     if review is None:
         return {}
-    return {"business": review.business.name, "stars": review.stars}
+    return {"business": review.business.name, "stars": notification.facts.get("stars", review.stars)}
 
 
 def subject_for(notification: Notification) -> str:

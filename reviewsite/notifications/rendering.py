@@ -7,6 +7,7 @@ mail clients can drop it (invariant 5).
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
@@ -44,6 +45,10 @@ def _context(notification: Notification) -> dict[str, object]:
         context["business"] = review.business
         context["action_url"] = external_url("reviews.show", review_id=review.id)
         context["is_reviewer"] = review.author_id == user.id
+        # As at the moment of the fact, not as the review is now.
+        context["stars"] = notification.facts.get("stars", review.stars)
+        publish_at = notification.facts.get("publish_at")
+        context["publish_at"] = datetime.fromisoformat(publish_at) if publish_at else review.publish_at
     return context
 
 

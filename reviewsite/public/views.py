@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business
 from reviewsite.public.forms import SearchForm
-from reviewsite.services import businesses, listings
+from reviewsite.services import access, businesses, listings
 
 bp = Blueprint("public", __name__)
 
@@ -39,4 +40,5 @@ def business(slug: str):
         held=listings.held_placeholders(found),
         page=page,
         record=listings.record(found),
+        is_member=access.is_member(current_user, found),
     )

@@ -18,6 +18,15 @@ from reviewsite.models import EmailStatus, Notification, Review, User
 PENDING_IDS_KEY = "reviewsite.outbox.new_ids"
 
 
+def _facts(review: Review | None) -> dict[str, object]:
+    if review is None:
+        return {}
+    return {
+        "stars": review.stars,
+        "publish_at": review.publish_at.isoformat() if review.publish_at else None,
+    }
+
+
 def notify(
     kind: str,
     recipients: Iterable[User | int],
@@ -27,6 +36,7 @@ def notify(
     fact: str | int | None = None,
 ) -> list[int]:
     """Queue one notification of ``kind`` per recipient; returns the ids newly written."""
+    facts = _facts(review)
     rows = []
     for recipient in recipients:
         recipient_id = recipient if isinstance(recipient, int) else recipient.id
@@ -37,6 +47,7 @@ def notify(
                 "kind": kind,
                 "recipient_id": recipient_id,
                 "review_id": review.id if review is not None else None,
+                "facts": facts,
                 "created_at": now,
                 "next_attempt_at": now,
                 "email_status": EmailStatus.PENDING,
