@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from reviewsite import create_app
 from reviewsite.clock import FrozenClock
 from reviewsite.extensions import db
-from tests.helpers import START, WebClient
+from tests.helpers import START, WebClient, app_config
 
 BACKENDS = [b for b in os.environ.get("REVIEWSITE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 POSTGRES_URL = os.environ.get(
@@ -32,23 +32,6 @@ def reset_postgres_schema(url: str) -> None:
         connection.execute(sa.text("DROP SCHEMA public CASCADE"))
         connection.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()
-
-
-def test_config(database_url: str, clock: FrozenClock, **overrides: object) -> dict[str, object]:
-    config: dict[str, object] = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "CLOCK": clock,
-        "RATELIMIT_ENABLED": False,
-        "MAIL_SERVER": "",
-        "SITE_URL": "http://reviewsite.test",
-        "WINDOW_SECONDS": 72 * 3600,
-        "MAX_EXTENSION_SECONDS": 7 * 24 * 3600,
-        "LOW_STAR_MAX": 3,
-    }
-    config.update(overrides)
-    return config
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -68,7 +51,7 @@ def session_clock() -> FrozenClock:
 
 @pytest.fixture(scope="session")
 def app(database_url: str, session_clock: FrozenClock) -> Flask:
-    application = create_app(test_config(database_url, session_clock))
+    application = create_app(app_config(database_url, session_clock))
     # Unit tests keep after-commit messages in memory; the real broker is tested with real workers.
     application.extensions["celery"].conf.broker_url = "memory://"
     application.extensions["celery"].conf.broker_transport_options = {}

@@ -50,3 +50,20 @@ class WebClient:
 
     def logout(self) -> TestResponse:
         return self.post("/logout")
+
+
+def app_config(database_url: str, clock: Any, **overrides: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CLOCK": clock,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_SERVER": "",
+        "SITE_URL": "http://reviewsite.test",
+        "WINDOW_SECONDS": 72 * 3600,
+        "MAX_EXTENSION_SECONDS": 7 * 24 * 3600,
+        "LOW_STAR_MAX": 3,
+    }
+    config.update(overrides)
+    return config
