@@ -6,7 +6,10 @@ review's words and thread never reach another business, another customer or the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_wtf import FlaskForm
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -56,62 +59,75 @@ def new(slug: str):
                            policy=window_policy()), form_status(form)
 
 
+def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
+    """The parties' page. Forms not being submitted are built without request data, so a
+    failed POST shows only its own form's errors, with what the person typed kept."""
+    context: dict[str, FlaskForm] = {
+        "message_form": MessageForm(formdata=None),
+        "response_form": ResponseForm(formdata=None, body=review.response_body),
+        "extend_form": ExtendForm(formdata=None),
+        "action_form": EmptyForm(formdata=None),
+    }
+    context.update(forms)
+    return render_template(
+        "reviews/private.html", review=review, side=access.side_of(current_user, review),
+        policy=window_policy(), extension_left=reviews.extension_left(review), **context), status
+
+
 @bp.route("/reviews/<int:review_id>")
 def show(review_id: int):
     review = db.session.get(Review, review_id) or abort(404)
     if access.can_see_private(current_user, review):
-        side = access.side_of(current_user, review)
-        return render_template(
-            "reviews/private.html", review=review, side=side, policy=window_policy(),
-            extension_left=reviews.extension_left(review),
-            message_form=MessageForm(), response_form=ResponseForm(body=review.response_body),
-            extend_form=ExtendForm(), action_form=EmptyForm())
+        return _private_page(review)
     if review.status in (ReviewStatus.PUBLISHED, ReviewStatus.REMOVED):
         return render_template("reviews/public.html", review=review)
     abort(404)
 
 
-def _after_action(review: Review, message: str | None, ok: bool):
-    if ok and message:
-        flash(message, "success")
-    return redirect(url_for("reviews.show", review_id=review.id))
+def _submit(review_id: int, form_name: str, form_class: type[FlaskForm],
+            action: Callable[[Review, FlaskForm], object], success: str):
+    """POST handler shared by the thread, response and extension forms: validate the shape,
+    call one service, then redirect with a note or show the page again with the errors."""
+    review = _private_review_or_404(review_id)
+    form = form_class()
+    if form.validate_on_submit():
+        ok, _ = attempt(lambda: action(review, form), form)
+        if ok:
+            flash(success, "success")
+            return redirect(url_for("reviews.show", review_id=review.id))
+    return _private_page(review, 422, **{form_name: form})
 
 
 @bp.route("/reviews/<int:review_id>/messages", methods=["POST"])
 @login_required
 def post_message(review_id: int):
-    review = _private_review_or_404(review_id)
-    form = MessageForm()
-    if not form.validate_on_submit():
-        flash("Write a message (at most 3000 characters).", "error")
-        return redirect(url_for("reviews.show", review_id=review.id))
-    ok, _ = attempt(lambda: reviews.reply(review, current_user, form.body.data, now=now_utc()))
-    return _after_action(review, "Message sent.", ok)
+    return _submit(review_id, "message_form", MessageForm,
+                   lambda review, form: reviews.reply(review, current_user, form.body.data, now=now_utc()),
+                   "Message sent.")
 
 
 @bp.route("/reviews/<int:review_id>/response", methods=["POST"])
 @login_required
 def save_response(review_id: int):
-    review = _private_review_or_404(review_id)
-    form = ResponseForm()
-    if not form.validate_on_submit():
-        flash("The response can be at most 3000 characters.", "error")
-        return redirect(url_for("reviews.show", review_id=review.id))
-    ok, _ = attempt(lambda: reviews.save_response(review, current_user, form.body.data or "", now=now_utc()))
-    note = "Response saved. It is shown with the review once the review is public." if review.is_held else "Response saved."
-    return _after_action(review, note, ok)
+    return _submit(review_id, "response_form", ResponseForm,
+                   lambda review, form: reviews.save_response(review, current_user, form.body.data or "",
+                                                              now=now_utc()),
+                   "Response saved. It is shown with the review when the review is public.")
 
 
 @bp.route("/reviews/<int:review_id>/extend", methods=["POST"])
 @login_required
 def extend(review_id: int):
-    review = _private_review_or_404(review_id)
-    form = ExtendForm()
-    if not form.validate_on_submit():
-        flash("Choose how much more time to give.", "error")
-        return redirect(url_for("reviews.show", review_id=review.id))
-    ok, _ = attempt(lambda: reviews.extend_window(review, current_user, hours=form.hours.data, now=now_utc()))
-    return _after_action(review, "The business has more time.", ok)
+    return _submit(review_id, "extend_form", ExtendForm,
+                   lambda review, form: reviews.extend_window(review, current_user, hours=form.hours.data,
+                                                              now=now_utc()),
+                   "The business has more time.")
+
+
+def _after_action(review: Review, message: str, ok: bool):
+    if ok:
+        flash(message, "success")
+    return redirect(url_for("reviews.show", review_id=review.id))
 
 
 @bp.route("/reviews/<int:review_id>/release", methods=["POST"])

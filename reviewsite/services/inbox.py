@@ -1,4 +1,4 @@
-"""The business inbox: held reviews of the businesses a member acts for, soonest release first."""
+"""The business inbox and the reviewer's list: reviews as their parties see them."""
 
 from __future__ import annotations
 
@@ -9,30 +9,26 @@ from reviewsite.extensions import db
 from reviewsite.models import Membership, Review, ReviewStatus, User
 
 
-def held_for_member(user: User, *, limit: int = 200) -> list[Review]:
+def _member_reviews(user: User, status: ReviewStatus, order_by, limit: int) -> list[Review]:
     return list(
         db.session.scalars(
             select(Review)
             .join(Membership, Membership.business_id == Review.business_id)
             .options(joinedload(Review.business))
-            .where(Membership.user_id == user.id, Review.status == ReviewStatus.HELD)
-            .order_by(Review.publish_at)
+            .where(Membership.user_id == user.id, Review.status == status)
+            .order_by(order_by)
             .limit(limit)
         )
     )
+
+
+def held_for_member(user: User, *, limit: int = 200) -> list[Review]:
+    """Held reviews of every business the user acts for, soonest release first."""
+    return _member_reviews(user, ReviewStatus.HELD, Review.publish_at, limit)
 
 
 def recent_for_member(user: User, *, limit: int = 20) -> list[Review]:
-    return list(
-        db.session.scalars(
-            select(Review)
-            .join(Membership, Membership.business_id == Review.business_id)
-            .options(joinedload(Review.business))
-            .where(Membership.user_id == user.id, Review.status == ReviewStatus.PUBLISHED)
-            .order_by(Review.published_at.desc())
-            .limit(limit)
-        )
-    )
+    return _member_reviews(user, ReviewStatus.PUBLISHED, Review.published_at.desc(), limit)
 
 
 def reviews_by_author(user: User) -> list[Review]:

@@ -100,9 +100,12 @@ def test_business_form_rejects(app, client, world, data, message):
 def test_thread_forms_reject_without_writing(app, client, world, action, data):
     client.login(world.reviewer if action == "extend" else world.owner)
     before = counts(app)
-    response = client.post(f"/reviews/{world.held_id}/{action}", data, follow_redirects=True)
-    assert response.status_code == 200
-    assert 'role="alert"' in response.get_data(as_text=True) or "error" in response.get_data(as_text=True)
+    response = client.post(f"/reviews/{world.held_id}/{action}", data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'role="alert"' in page
+    if data.get("body"):
+        assert data["body"] in page, "what the person typed is kept on the form"
     assert counts(app) == before
 
 
@@ -137,3 +140,11 @@ def test_acting_on_a_published_review_that_left_the_window_is_a_message(app, cli
     assert client.post(f"/reviews/{world.held_id}/release").status_code == 302
     page = client.post(f"/reviews/{world.held_id}/release", follow_redirects=True).get_data(as_text=True)
     assert "Only a review in its make-it-right window can be released." in page
+
+
+def test_extending_past_the_cap_explains_why_on_the_page(app, client, world):
+    client.login(world.reviewer)
+    assert client.post(f"/reviews/{world.held_id}/extend", {"hours": "168"}).status_code == 302
+    response = client.post(f"/reviews/{world.held_id}/extend", {"hours": "24"})
+    assert response.status_code == 422
+    assert "at most 0 more hours" in response.get_data(as_text=True)
