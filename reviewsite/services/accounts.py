@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from reviewsite.extensions import db
 from reviewsite.models import User
 from reviewsite.services.errors import Conflict, Invalid
 from reviewsite.services.outbox import notify
+from reviewsite.services.persistence import add_unique
 
 PASSWORD_MIN = 8
+EMAIL_TAKEN = "An account with this email address already exists. Log in instead."
 
 
 def normalise_email(email: str) -> str:
@@ -34,7 +35,7 @@ def _check_password(password: str) -> str:
 def register(*, email: str, password: str, display_name: str, now: datetime) -> User:
     email = normalise_email(email)
     if find_by_email(email) is not None:
-        raise Conflict("An account with this email address already exists. Log in instead.")
+        raise Conflict(EMAIL_TAKEN)
     display_name = (display_name or "").strip()
     if not display_name:
         raise Invalid("Choose a name to show with your reviews.")
@@ -44,12 +45,7 @@ def register(*, email: str, password: str, display_name: str, now: datetime) -> 
         password_hash=generate_password_hash(_check_password(password)),
         created_at=now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(user)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict("An account with this email address already exists. Log in instead.") from exc
+    add_unique(user, EMAIL_TAKEN)
     send_confirmation(user, now=now)
     return user
 

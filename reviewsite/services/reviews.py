@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Membership, Review, ReviewStatus, Side, ThreadMessage, User
 from reviewsite.services import access
-from reviewsite.services.errors import Conflict, Invalid, NotAllowed
+from reviewsite.services.errors import Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, compare_and_set, record, require
 from reviewsite.services.outbox import notify
+from reviewsite.services.persistence import add_unique
 from reviewsite.services.settings import window_policy
 
 TITLE_MAX = 120
@@ -91,12 +91,7 @@ def submit_review(
         publish_at=now + policy.window if held else None,
         published_at=None if held else now,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(review)
-            db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict("You have already reviewed this business.") from exc
+    add_unique(review, "You have already reviewed this business.")
     _adjust_rating(business.id, 1, stars)
     record(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars)
     if held:
