@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from reviewsite.clock import now_utc
@@ -26,6 +27,7 @@ def _demo_user(email: str, name: str) -> User:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Demo accounts, businesses and reviews (safe to run twice)."""
     with unit_of_work():
@@ -52,6 +54,7 @@ def seed_demo() -> None:
 
 
 @click.command("sweep")
+@with_appcontext
 def sweep() -> None:
     """Publish due reviews and deliver pending mail once, without a worker."""
     with unit_of_work():
@@ -61,6 +64,7 @@ def sweep() -> None:
 
 
 @click.command("create-moderator")
+@with_appcontext
 @click.argument("email")
 def create_moderator(email: str) -> None:
     """Give an existing account moderator powers."""
@@ -78,6 +82,7 @@ def outbox() -> None:
 
 
 @outbox.command("dead")
+@with_appcontext
 def outbox_dead() -> None:
     rows = db.session.scalars(select(Notification).where(Notification.email_status == EmailStatus.DEAD))
     for row in rows:
@@ -85,6 +90,7 @@ def outbox_dead() -> None:
 
 
 @outbox.command("retry")
+@with_appcontext
 @click.argument("ids", nargs=-1, type=int)
 def outbox_retry(ids: tuple[int, ...]) -> None:
     """Put dead notifications (all, or the given ids) back in the queue."""

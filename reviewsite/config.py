@@ -119,6 +119,8 @@ def from_environment() -> dict[str, Any]:
         "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
         "MAIL_FROM": env("MAIL_FROM", "reviewsite <noreply@localhost>"),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
+        # First retry after a failed send; each further retry waits twice as long (capped at 2 h).
+        "MAIL_BACKOFF_BASE_SECONDS": _int("MAIL_BACKOFF_BASE_SECONDS", 15),
         "EMAIL_TOKEN_MAX_AGE_SECONDS": _int("EMAIL_TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600),
         "RESET_TOKEN_MAX_AGE_SECONDS": _int("RESET_TOKEN_MAX_AGE_SECONDS", 3600),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),

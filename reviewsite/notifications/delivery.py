@@ -59,7 +59,8 @@ def mark_failed(notification_id: int, error: str, *, now: datetime) -> None:
     notification = db.session.get(Notification, notification_id)
     if notification is None:
         return
-    delay = min(timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** max(notification.attempts - 1, 0)), BACKOFF_MAX)
+    base = current_app.config.get("MAIL_BACKOFF_BASE_SECONDS", BACKOFF_BASE_SECONDS)
+    delay = min(timedelta(seconds=base * 2 ** max(notification.attempts - 1, 0)), BACKOFF_MAX)
     dead = notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
     notification.email_status = EmailStatus.DEAD if dead else EmailStatus.PENDING
     notification.next_attempt_at = now + delay

@@ -62,13 +62,8 @@ class LiveServer:
     url: str
 
     def sweep(self) -> str:
-        """``flask sweep`` once: publish due reviews and deliver pending mail.
-
-        The app context is pushed here because reviewsite.cli registers plain click commands
-        (no ``with_appcontext``): ``flask sweep`` gets one from FlaskGroup, the test runner does not.
-        """
-        with self.app.app_context():
-            result = self.app.test_cli_runner().invoke(args=["sweep"])
+        """``flask sweep`` once, as an operator would: publish due reviews, deliver pending mail."""
+        result = self.app.test_cli_runner().invoke(args=["sweep"])
         assert result.exit_code == 0, result.output + repr(result.exception)
         return result.output
 
