@@ -56,6 +56,8 @@ def filesystem_broker_options(folder: Path) -> dict[str, Any]:
         "data_folder_out": str(queue),
         "processed_folder": str(processed),
         "store_processed": False,
+        # Broadcasts (worker control) too; kombu's default is a "control" folder in the cwd.
+        "control_folder": str(folder / "control"),
     }
 
 
@@ -96,7 +98,9 @@ def from_environment() -> dict[str, Any]:
             Path(env("CELERY_FILESYSTEM_FOLDER", str(instance / "broker")))
         )
     else:
-        celery["broker_transport_options"] = {"visibility_timeout": 300}
+        # max_retries=0: a publish on a lost connection fails at once instead of kombu retrying for
+        # seconds inside the request; the outbox sweep delivers later (invariant 6).
+        celery["broker_transport_options"] = {"visibility_timeout": 300, "max_retries": 0}
 
     return {
         "REVIEWSITE_ENV": "production" if production else "development",
