@@ -11,7 +11,7 @@ from reviewsite.clock import now_utc
 from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification, User
 from reviewsite.notifications import delivery
-from reviewsite.services import accounts, businesses, reviews
+from reviewsite.services import accounts, businesses, digests, reminders, reviews
 from reviewsite.services.settings import window_policy
 from reviewsite.unit_of_work import unit_of_work
 
@@ -56,11 +56,15 @@ def seed_demo() -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep() -> None:
-    """Publish due reviews and deliver pending mail once, without a worker."""
+    """Run every sweep once, without a worker: publish, remind, digest, deliver mail."""
     with unit_of_work():
         published = reviews.publish_due(now=now_utc())
+    with unit_of_work():
+        reminded = reminders.send_due_reminders(now=now_utc())
+    with unit_of_work():
+        digested = digests.queue_digests(now=now_utc())
     outcomes = delivery.deliver_pending()
-    click.echo(f"published={len(published)} mail={outcomes}")
+    click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} mail={outcomes}")
 
 
 @click.command("create-moderator")

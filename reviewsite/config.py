@@ -115,6 +115,10 @@ def from_environment() -> dict[str, Any]:
         "MAX_EXTENSION_SECONDS": _int("MAX_EXTENSION_SECONDS", 7 * 24 * 3600),
         "SWEEP_INTERVAL_SECONDS": _int("SWEEP_INTERVAL_SECONDS", 5),
         "SWEEP_BATCH_SIZE": _int("SWEEP_BATCH_SIZE", 500),
+        # Thread messages within this many seconds become one email (no mail per keystroke-burst).
+        "MESSAGE_GATHER_SECONDS": _int("MESSAGE_GATHER_SECONDS", 120),
+        # The daily digest goes out at the first sweep after this hour (UTC).
+        "DIGEST_HOUR_UTC": _int("DIGEST_HOUR_UTC", 8),
         "MAIL_SERVER": mail_server,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": env("MAIL_USERNAME", ""),

@@ -10,3 +10,4 @@ celery_app.conf.beat_schedule = beat_schedule(flask_app.config)
 
 import tasks.delivery  # noqa: E402,F401 - registers the tasks
 import tasks.lifecycle  # noqa: E402,F401
+import tasks.notices  # noqa: E402,F401

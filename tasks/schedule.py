@@ -9,20 +9,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reviewsite.notifications import DELIVER_PENDING_TASK, PUBLISH_DUE_TASK
+from reviewsite.notifications import (
+    DELIVER_PENDING_TASK,
+    PUBLISH_DUE_TASK,
+    QUEUE_DIGESTS_TASK,
+    SEND_REMINDERS_TASK,
+)
 
 
 def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     interval = float(config["SWEEP_INTERVAL_SECONDS"])
+    sweeps = {
+        "publish-due-reviews": PUBLISH_DUE_TASK,
+        "send-due-reminders": SEND_REMINDERS_TASK,
+        "queue-daily-digests": QUEUE_DIGESTS_TASK,
+        "deliver-pending-notifications": DELIVER_PENDING_TASK,
+    }
     return {
-        "publish-due-reviews": {
-            "task": PUBLISH_DUE_TASK,
-            "schedule": interval,
-            "options": {"expires": interval},
-        },
-        "deliver-pending-notifications": {
-            "task": DELIVER_PENDING_TASK,
-            "schedule": interval,
-            "options": {"expires": interval},
-        },
+        name: {"task": task, "schedule": interval, "options": {"expires": interval}}
+        for name, task in sweeps.items()
     }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 19:03:10.522442
+Create Date: 2026-11-23 19:30:33.813291
 
 """
 from alembic import op
@@ -73,6 +73,16 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_membership_business_id'), ['business_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_membership_user_id'), ['user_id'], unique=False)
 
+    op.create_table('notification_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('topic', sa.String(length=40), nullable=False),
+    sa.Column('delivery', sa.Enum('email', 'digest', 'site_only', name='delivery', native_enum=False, create_constraint=True, length=12), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_notification_preference_user_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification_preference')),
+    sa.UniqueConstraint('user_id', 'topic', name=op.f('uq_notification_preference_user_id'))
+    )
     op.create_table('review',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('business_id', sa.Integer(), nullable=False),
@@ -86,6 +96,8 @@ def upgrade():
     sa.Column('publish_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('extended_seconds', sa.Integer(), nullable=False),
     sa.Column('first_business_reply_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminder_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reminders_sent', sa.Integer(), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('released_by', sa.Enum('reviewer', 'business', 'system', name='side', native_enum=False, create_constraint=True, length=12), nullable=True),
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
@@ -112,6 +124,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_review_author_id'), ['author_id'], unique=False)
         batch_op.create_index('ix_review_business_listing', ['business_id', 'status', 'created_at'], unique=False)
         batch_op.create_index('ix_review_due', ['publish_at'], unique=False, postgresql_where=sa.text("status = 'held'"), sqlite_where=sa.text("status = 'held'"))
+        batch_op.create_index('ix_review_reminder_due', ['reminder_due_at'], unique=False, postgresql_where=sa.text("status = 'held' AND reminder_due_at IS NOT NULL"), sqlite_where=sa.text("status = 'held' AND reminder_due_at IS NOT NULL"))
 
     op.create_table('notification',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -122,7 +135,7 @@ def upgrade():
     sa.Column('facts', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('email_status', sa.Enum('pending', 'sent', 'dead', name='emailstatus', native_enum=False, create_constraint=True, length=12), nullable=False),
+    sa.Column('email_status', sa.Enum('pending', 'sent', 'dead', 'digest', 'site_only', name='emailstatus', native_enum=False, create_constraint=True, length=12), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
@@ -186,11 +199,13 @@ def downgrade():
 
     op.drop_table('notification')
     with op.batch_alter_table('review', schema=None) as batch_op:
+        batch_op.drop_index('ix_review_reminder_due', postgresql_where=sa.text("status = 'held' AND reminder_due_at IS NOT NULL"), sqlite_where=sa.text("status = 'held' AND reminder_due_at IS NOT NULL"))
         batch_op.drop_index('ix_review_due', postgresql_where=sa.text("status = 'held'"), sqlite_where=sa.text("status = 'held'"))
         batch_op.drop_index('ix_review_business_listing')
         batch_op.drop_index(batch_op.f('ix_review_author_id'))
 
     op.drop_table('review')
+    op.drop_table('notification_preference')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_membership_user_id'))
         batch_op.drop_index(batch_op.f('ix_membership_business_id'))

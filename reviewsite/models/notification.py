@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviewsite.clock import now_utc
@@ -15,9 +15,19 @@ from reviewsite.models.user import User
 
 
 class EmailStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    DEAD = "dead"
+    PENDING = "pending"  # to be emailed now (or at next_attempt_at)
+    SENT = "sent"  # emailed, alone or inside a digest
+    DEAD = "dead"  # gave up after MAIL_MAX_ATTEMPTS; an operator can retry it
+    DIGEST = "digest"  # waits for the recipient's daily digest
+    SITE_ONLY = "site_only"  # the recipient wants it in the site only
+
+
+class Delivery(enum.StrEnum):
+    """What a person chose for a topic."""
+
+    EMAIL = "email"
+    DIGEST = "digest"
+    SITE_ONLY = "site_only"
 
 
 class Notification(db.Model):
@@ -60,6 +70,18 @@ class Notification(db.Model):
             sqlite_where=db.text("email_status = 'pending'"),
         ),
     )
+
+
+class NotificationPreference(db.Model):
+    """A person's choice for one topic; no row means the default, email at once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    topic: Mapped[str] = mapped_column(String(40))
+    delivery: Mapped[Delivery] = mapped_column(str_enum(Delivery))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+
+    __table_args__ = (UniqueConstraint("user_id", "topic"),)
 
 
 class DevMail(db.Model):

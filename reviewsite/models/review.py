@@ -46,6 +46,9 @@ class Review(db.Model):
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extended_seconds: Mapped[int] = mapped_column(default=0)
     first_business_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The next reminder to the business while nobody has replied (None: no more reminders).
+    reminder_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminders_sent: Mapped[int] = mapped_column(default=0)
 
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     released_by: Mapped[Side | None] = mapped_column(str_enum(Side))
@@ -92,6 +95,12 @@ class Review(db.Model):
             "publish_at",
             postgresql_where=db.text("status = 'held'"),
             sqlite_where=db.text("status = 'held'"),
+        ),
+        Index(
+            "ix_review_reminder_due",
+            "reminder_due_at",
+            postgresql_where=db.text("status = 'held' AND reminder_due_at IS NOT NULL"),
+            sqlite_where=db.text("status = 'held' AND reminder_due_at IS NOT NULL"),
         ),
         Index("ix_review_business_listing", "business_id", "status", "created_at"),
     )

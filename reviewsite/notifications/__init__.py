@@ -3,3 +3,5 @@
 DELIVER_TASK = "reviewsite.deliver_notification"
 PUBLISH_DUE_TASK = "reviewsite.publish_due"
 DELIVER_PENDING_TASK = "reviewsite.deliver_pending"
+SEND_REMINDERS_TASK = "reviewsite.send_reminders"
+QUEUE_DIGESTS_TASK = "reviewsite.queue_digests"

@@ -1,4 +1,5 @@
-"""Every kind of notification: its email subject and its one-line in-site summary.
+"""Every kind of notification: its email subject, its one-line in-site summary, and the
+preference topic a person can turn down (None: account mail, which always goes).
 
 Texts never include a held review's words: a summary is shown in page headers and lists, and the
 words belong in the private thread page, behind its access check (invariant 1).
@@ -12,48 +13,87 @@ from reviewsite.models import Notification
 
 
 @dataclass(frozen=True)
+class Topic:
+    label: str
+    hint: str
+
+
+# What a person can choose about, in the order the settings page shows them.
+TOPICS: dict[str, Topic] = {
+    "review_held": Topic("A low-star review of my business is held", "So you can make it right in time."),
+    "thread_message": Topic("New messages in a private thread", "Messages sent within a few minutes come as one email."),
+    "reminder": Topic("Reminders while nobody has replied", "Half-way through the window and a day before release."),
+    "review_published": Topic("A review I wrote or received is published", ""),
+    "review_updates": Topic("A review is revised, extended, withdrawn or removed", ""),
+}
+
+
+@dataclass(frozen=True)
 class Kind:
     subject: str
     summary: str
-    # Account mail (confirmation, reset) is strictly transactional and has no review link.
-    links_to_review: bool = True
+    topic: str | None
 
 
 KINDS: dict[str, Kind] = {
-    "confirm_email": Kind("Confirm your email address", "Confirm your email address", False),
-    "password_reset": Kind("Reset your password", "A password reset was requested", False),
+    "confirm_email": Kind("Confirm your email address", "Confirm your email address", None),
+    "password_reset": Kind("Reset your password", "A password reset was requested", None),
     "review_held": Kind(
         "A {stars}-star review of {business} is waiting for you",
         "A {stars}-star review of {business} is in its make-it-right window",
+        "review_held",
     ),
     "thread_message": Kind(
-        "New message about the review of {business}", "New message about the review of {business}"
+        "{messages} about the review of {business}",
+        "{messages} about the review of {business}",
+        "thread_message",
+    ),
+    "reminder": Kind(
+        "Reminder: the review of {business} is published on {publish_at}",
+        "Nobody has replied yet to the {stars}-star review of {business}",
+        "reminder",
     ),
     "review_published": Kind(
-        "The review of {business} is now public", "The review of {business} is now public"
+        "The review of {business} is now public", "The review of {business} is now public", "review_published"
     ),
     "review_revised": Kind(
-        "The review of {business} was revised", "The reviewer revised the review of {business}"
+        "The review of {business} was revised", "The reviewer revised the review of {business}", "review_updates"
     ),
     "window_extended": Kind(
         "More time to make it right with a customer of {business}",
         "The reviewer extended the window for the review of {business}",
+        "review_updates",
     ),
     "review_withdrawn": Kind(
-        "The review of {business} was withdrawn", "The reviewer withdrew the review of {business}"
+        "The review of {business} was withdrawn", "The reviewer withdrew the review of {business}", "review_updates"
     ),
     "review_removed": Kind(
         "The review of {business} was removed by a moderator",
         "A moderator removed the review of {business}",
+        "review_updates",
     ),
+    "digest": Kind("Your daily summary from {site}", "Your daily summary", "digest"),
 }
 
 
+def topic_of(kind: str) -> str | None:
+    return KINDS[kind].topic
+
+
 def _fields(notification: Notification) -> dict[str, object]:
+    facts = notification.facts or {}
+    count = int(facts.get("messages", 1))
+    fields: dict[str, object] = {
+        "messages": "A new message" if count == 1 else f"{count} new messages",
+        "site": facts.get("site", "reviewsite"),
+    }
     review = notification.review
-    if review is None:
-        return {}
-    return {"business": review.business.name, "stars": notification.facts.get("stars", review.stars)}
+    if review is not None:
+        fields["business"] = review.business.name
+        fields["stars"] = facts.get("stars", review.stars)
+        publish_at = facts.get("publish_at")
+        fields["publish_at"] = publish_at[:16].replace("T", " ") + " UTC" if publish_at else ""
+    return fields
 
 
 def subject_for(notification: Notification) -> str:

@@ -13,11 +13,13 @@ from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
+from sqlalchemy import select
 
-from reviewsite.notifications.catalogue import KINDS, subject_for
+from reviewsite.notifications.catalogue import KINDS, subject_for, summary_for, topic_of
 from reviewsite.notifications.links import external_url
 from reviewsite.models import Notification
-from reviewsite.services import tokens
+from reviewsite.extensions import db
+from reviewsite.services import inbox, tokens
 
 
 def message_id_for(notification: Notification) -> str:
@@ -39,6 +41,18 @@ def _context(notification: Notification) -> dict[str, object]:
         context["action_url"] = external_url("auth.confirm", token=tokens.confirmation_token(user))
     elif notification.kind == "password_reset":
         context["action_url"] = external_url("auth.reset_password", token=tokens.reset_token(user))
+    topic = topic_of(notification.kind)
+    if topic is not None:
+        context["unsubscribe_url"] = external_url(
+            "account.unsubscribe", token=tokens.unsubscribe_token(user.id, topic))
+        context["settings_url"] = external_url("account.settings")
+    if notification.kind == "digest":
+        ids = notification.facts.get("items", [])
+        context["items"] = [(summary_for(item), item) for item in
+                            db.session.scalars(select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id))]
+        context["held"] = inbox.held_for_member(user)
+        context["action_url"] = external_url("account.notifications")
+        context["review_url"] = lambda review_id: external_url("reviews.show", review_id=review_id)
     review = notification.review
     if review is not None:
         context["review"] = review
@@ -63,8 +77,16 @@ def render_email(notification: Notification) -> EmailMessage:
     message["Subject"] = subject_for(notification)
     message["Message-ID"] = message_id_for(notification)
     message["Auto-Submitted"] = "auto-generated"
+    if "unsubscribe_url" in context:
+        # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that works in one click.
+        message["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     text = render_template(f"emails/{notification.kind}.txt", **context)
-    message.set_content(text)
+    footer = ""
+    if "unsubscribe_url" in context:
+        footer = (f"\n\n--\nStop these emails: {context['unsubscribe_url']}"
+                  f"\nChoose what you get: {context['settings_url']}\n")
+    message.set_content(text + footer)
     # The HTML part carries the same words (escaped) and the action as a button.
     message.add_alternative(render_template("emails/base.html", text=text, **context), subtype="html")
     return message

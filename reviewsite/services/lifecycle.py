@@ -28,6 +28,7 @@ class Action(enum.StrEnum):
     EXTEND = "extend"
     WITHDRAW = "withdraw"
     REMOVE = "remove"
+    REMIND = "remind"
 
 
 ALLOWED_FROM: dict[Action, frozenset[ReviewStatus]] = {
@@ -39,6 +40,7 @@ ALLOWED_FROM: dict[Action, frozenset[ReviewStatus]] = {
     Action.EXTEND: frozenset({H}),
     Action.WITHDRAW: frozenset({H, P}),
     Action.REMOVE: frozenset({H, P}),
+    Action.REMIND: frozenset({H}),
 }
 
 _REFUSALS = {
@@ -50,6 +52,7 @@ _REFUSALS = {
     Action.EXTEND: "Only a review in its make-it-right window can be extended.",
     Action.WITHDRAW: "This review has already been withdrawn or removed.",
     Action.REMOVE: "This review has already been withdrawn or removed.",
+    Action.REMIND: "Only a review in its make-it-right window needs a reminder.",
 }
 
 

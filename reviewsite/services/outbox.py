@@ -8,12 +8,14 @@ the ids of the rows really inserted are handed to ``after_commit`` for prompt de
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewsite.extensions import db
-from reviewsite.models import EmailStatus, Notification, Review, User
+from reviewsite.models import Delivery, EmailStatus, Notification, Review, User
+from reviewsite.notifications.catalogue import topic_of
 
 PENDING_IDS_KEY = "reviewsite.outbox.new_ids"
 
@@ -27,6 +29,22 @@ def _facts(review: Review | None) -> dict[str, object]:
     }
 
 
+_STATUS_FOR = {
+    Delivery.EMAIL: EmailStatus.PENDING,
+    Delivery.DIGEST: EmailStatus.DIGEST,
+    Delivery.SITE_ONLY: EmailStatus.SITE_ONLY,
+}
+
+
+def _email_statuses(kind: str, recipient_ids: list[int]) -> dict[int, EmailStatus]:
+    from reviewsite.services.preferences import deliveries_for  # preferences imports the catalogue
+
+    topic = topic_of(kind)
+    if topic is None:  # account mail always goes
+        return {user_id: EmailStatus.PENDING for user_id in recipient_ids}
+    return {user_id: _STATUS_FOR[d] for user_id, d in deliveries_for(topic, recipient_ids).items()}
+
+
 def notify(
     kind: str,
     recipients: Iterable[User | int],
@@ -34,12 +52,18 @@ def notify(
     now: datetime,
     review: Review | None = None,
     fact: str | int | None = None,
+    delay: timedelta = timedelta(0),
+    extra_facts: dict[str, object] | None = None,
 ) -> list[int]:
-    """Queue one notification of ``kind`` per recipient; returns the ids newly written."""
-    facts = _facts(review)
+    """Queue one notification of ``kind`` per recipient; returns the ids newly written.
+
+    Each recipient's preference for the kind's topic decides whether the email goes at once
+    (``delay`` later), waits for the daily digest, or stays in the site."""
+    facts = {**_facts(review), **(extra_facts or {})}
+    recipient_ids = [r if isinstance(r, int) else r.id for r in recipients]
+    statuses = _email_statuses(kind, recipient_ids)
     rows = []
-    for recipient in recipients:
-        recipient_id = recipient if isinstance(recipient, int) else recipient.id
+    for recipient_id in recipient_ids:
         subject = fact if fact is not None else (review.id if review is not None else "")
         rows.append(
             {
@@ -49,8 +73,8 @@ def notify(
                 "review_id": review.id if review is not None else None,
                 "facts": facts,
                 "created_at": now,
-                "next_attempt_at": now,
-                "email_status": EmailStatus.PENDING,
+                "next_attempt_at": now + delay,
+                "email_status": statuses[recipient_id],
                 "attempts": 0,
             }
         )
@@ -67,3 +91,49 @@ def notify(
     ids = list(db.session.scalars(statement))
     db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
     return ids
+
+
+def notify_gathered(
+    kind: str,
+    recipients: Iterable[int],
+    *,
+    now: datetime,
+    review: Review,
+    fact: str,
+    window: timedelta,
+) -> None:
+    """Fold a burst into one email: if a recipient has a notice of this kind for this review that
+    is still gathering (not yet due, unclaimed, unread), count one more message on it; otherwise
+    start a new one that waits ``window`` for the rest of the burst."""
+    fresh = []
+    for recipient_id in recipients:
+        gathering = db.session.scalar(
+            select(Notification)
+            .where(
+                Notification.kind == kind,
+                Notification.review_id == review.id,
+                Notification.recipient_id == recipient_id,
+                Notification.email_status != EmailStatus.SENT,
+                Notification.read_at.is_(None),
+                Notification.lease_until.is_(None),
+                Notification.next_attempt_at > now,
+            )
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
+        if gathering is None or not _count_one_more(gathering):
+            fresh.append(recipient_id)
+    if fresh:
+        notify(kind, fresh, now=now, review=review, fact=fact, delay=window, extra_facts={"messages": 1})
+
+
+def _count_one_more(notification: Notification) -> bool:
+    """Compare-and-set on the lease, so a row a worker just claimed is left alone."""
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification.id, Notification.lease_until.is_(None))
+        .values(facts={**notification.facts, "messages": int(notification.facts.get("messages", 1)) + 1})
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(notification)
+    return result.rowcount == 1

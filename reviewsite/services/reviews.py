@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Membership, Review, ReviewStatus, Side, ThreadMessage, User
-from reviewsite.services import access
+from reviewsite.services import access, reminders
 from reviewsite.services.errors import Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, compare_and_set, record, require
-from reviewsite.services.outbox import notify
+from reviewsite.services.outbox import notify, notify_gathered
 from reviewsite.services.persistence import add_unique
 from reviewsite.services.settings import window_policy
 
@@ -26,7 +27,7 @@ MESSAGE_MAX = 3000
 RESPONSE_MAX = 3000
 
 
-def _member_ids(business_id: int) -> list[int]:
+def member_ids(business_id: int) -> list[int]:
     return list(
         db.session.scalars(
             select(Membership.user_id).where(Membership.business_id == business_id).order_by(Membership.id)
@@ -89,13 +90,14 @@ def submit_review(
         status=ReviewStatus.HELD if held else ReviewStatus.PUBLISHED,
         held_at=now if held else None,
         publish_at=now + policy.window if held else None,
+        reminder_due_at=reminders.first_reminder_at(now, policy.window) if held else None,
         published_at=None if held else now,
     )
     add_unique(review, "You have already reviewed this business.")
     _adjust_rating(business.id, 1, stars)
     record(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars)
     if held:
-        notify("review_held", _member_ids(business.id), now=now, review=review)
+        notify("review_held", member_ids(business.id), now=now, review=review)
     return review
 
 
@@ -111,6 +113,7 @@ def publish(review: Review, *, now: datetime, released_by: Side, actor: User | N
         status=ReviewStatus.PUBLISHED,
         published_at=now,
         released_by=released_by,
+        reminder_due_at=None,
     )
     record(
         review,
@@ -121,7 +124,7 @@ def publish(review: Review, *, now: datetime, released_by: Side, actor: User | N
         to_status=ReviewStatus.PUBLISHED,
         released_by=released_by.value,
     )
-    notify("review_published", [review.author_id, *_member_ids(review.business_id)], now=now, review=review)
+    notify("review_published", [review.author_id, *member_ids(review.business_id)], now=now, review=review)
 
 
 def release_now(review: Review, actor: User, *, now: datetime) -> None:
@@ -157,10 +160,13 @@ def reply(review: Review, actor: User, body: str, *, now: datetime) -> ThreadMes
     message = ThreadMessage(review_id=review.id, author_id=actor.id, side=side, body=body, created_at=now)
     db.session.add(message)
     if side is Side.BUSINESS and review.first_business_reply_at is None:
-        compare_and_set(review, Action.REPLY, Review.first_business_reply_at.is_(None), first_business_reply_at=now)
+        # Someone answered: no more reminders (DESIGN.md: they are for a business that has not).
+        compare_and_set(review, Action.REPLY, Review.first_business_reply_at.is_(None),
+                        first_business_reply_at=now, reminder_due_at=None)
     db.session.flush()
-    others = [review.author_id] if side is Side.BUSINESS else _member_ids(review.business_id)
-    notify("thread_message", others, now=now, review=review, fact=f"{review.id}.{message.id}")
+    others = [review.author_id] if side is Side.BUSINESS else member_ids(review.business_id)
+    notify_gathered("thread_message", others, now=now, review=review, fact=f"{review.id}.{message.id}",
+                    window=timedelta(seconds=current_app.config["MESSAGE_GATHER_SECONDS"]))
     return message
 
 
@@ -197,7 +203,7 @@ def revise(review: Review, actor: User, *, stars: int, title: str, body: str, no
     if stars != old_stars:
         _adjust_rating(review.business_id, 0, stars - old_stars)
     record(review, "revised", actor_id=actor.id, now=now, stars_from=old_stars, stars_to=stars)
-    notify("review_revised", _member_ids(review.business_id), now=now, review=review,
+    notify("review_revised", member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.{int(now.timestamp() * 1000)}")
     if was_status is ReviewStatus.HELD and not window_policy().holds(stars):
         publish(review, now=now, released_by=Side.REVIEWER, actor=actor)
@@ -226,9 +232,10 @@ def extend_window(review: Review, actor: User, *, hours: int, now: datetime) -> 
         Review.publish_at > now,
         publish_at=old_publish_at + extra,
         extended_seconds=review.extended_seconds + int(extra.total_seconds()),
+        reminder_due_at=reminders.next_reminder_after_extension(review, old_publish_at + extra),
     )
     record(review, "extended", actor_id=actor.id, now=now, hours=hours)
-    notify("window_extended", _member_ids(review.business_id), now=now, review=review,
+    notify("window_extended", member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.{review.extended_seconds}")
 
 
@@ -237,11 +244,11 @@ def withdraw(review: Review, actor: User, *, now: datetime) -> None:
     _require_side(actor, review, Side.REVIEWER)
     was_status, stars = review.status, review.stars
     compare_and_set(review, Action.WITHDRAW, Review.status == was_status,
-                    status=ReviewStatus.WITHDRAWN, withdrawn_at=now)
+                    status=ReviewStatus.WITHDRAWN, withdrawn_at=now, reminder_due_at=None)
     _adjust_rating(review.business_id, -1, -stars)
     record(review, "withdrawn", actor_id=actor.id, now=now, from_status=was_status,
            to_status=ReviewStatus.WITHDRAWN)
-    notify("review_withdrawn", _member_ids(review.business_id), now=now, review=review)
+    notify("review_withdrawn", member_ids(review.business_id), now=now, review=review)
 
 
 def remove(review: Review, moderator: User, *, reason: str, now: datetime) -> None:
@@ -251,8 +258,8 @@ def remove(review: Review, moderator: User, *, reason: str, now: datetime) -> No
     reason = _check_text(reason, "statement of reasons", 2000)
     was_status, stars = review.status, review.stars
     compare_and_set(review, Action.REMOVE, Review.status == was_status,
-                    status=ReviewStatus.REMOVED, removed_at=now, removal_reason=reason)
+                    status=ReviewStatus.REMOVED, removed_at=now, removal_reason=reason, reminder_due_at=None)
     _adjust_rating(review.business_id, -1, -stars)
     record(review, "removed", actor_id=moderator.id, now=now, from_status=was_status,
            to_status=ReviewStatus.REMOVED)
-    notify("review_removed", [review.author_id, *_member_ids(review.business_id)], now=now, review=review)
+    notify("review_removed", [review.author_id, *member_ids(review.business_id)], now=now, review=review)

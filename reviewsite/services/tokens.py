@@ -16,6 +16,7 @@ from reviewsite.models import User
 
 CONFIRM_SALT = "reviewsite.confirm-email"
 RESET_SALT = "reviewsite.reset-password"
+UNSUBSCRIBE_SALT = "reviewsite.unsubscribe"
 
 
 class TokenError(Exception):
@@ -64,3 +65,19 @@ def user_from_reset_token(token: str) -> User:
     if user is None or data.get("pw") != _password_fingerprint(user):
         raise TokenError("This link has already been used or is not valid.")
     return user
+
+
+def unsubscribe_token(user_id: int, topic: str) -> str:
+    """No expiry: an unsubscribe link in an old email must still work (RFC 8058)."""
+    return _serializer(UNSUBSCRIBE_SALT).dumps({"user": user_id, "topic": topic})
+
+
+def read_unsubscribe_token(token: str) -> tuple[User, str]:
+    try:
+        data = _serializer(UNSUBSCRIBE_SALT).loads(token)
+    except BadSignature as exc:
+        raise TokenError("This unsubscribe link is not valid.") from exc
+    user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
+    if user is None or not isinstance(data.get("topic"), str):
+        raise TokenError("This unsubscribe link is not valid.")
+    return user, data["topic"]
