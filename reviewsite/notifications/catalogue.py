@@ -49,7 +49,7 @@ KINDS: dict[str, Kind] = {
         "thread_message",
     ),
     "reminder": Kind(
-        "Reminder: the review of {business} is published on {publish_at}",
+        "Reminder: a review of {business} goes public {publish_at}",
         "Nobody has replied yet to the {stars}-star review of {business}",
         "reminder",
     ),
