@@ -8,7 +8,7 @@ from reviewsite.models.notification import (
     Notification,
     NotificationPreference,
 )
-from reviewsite.models.review import Review, ReviewEvent, ReviewStatus, Side, ThreadMessage
+from reviewsite.models.review import RemedyKind, Review, ReviewEvent, ReviewStatus, Side, ThreadMessage
 from reviewsite.models.user import User
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "MemberRole",
     "Membership",
     "Notification",
+    "RemedyKind",
     "NotificationPreference",
     "Review",
     "ReviewEvent",

@@ -117,8 +117,17 @@ class Review(db.Model):
         return f"<Review {self.id} {self.status}>"
 
 
+class RemedyKind(enum.StrEnum):
+    REFUND = "refund"
+    REDO = "redo"
+    CREDIT = "credit"
+    APOLOGY = "apology"
+
+
 class ThreadMessage(db.Model):
-    """One message in a held review's private thread between reviewer and business."""
+    """One message in a held review's private thread between reviewer and business. A message
+    with ``remedy`` set is a structured offer from the business, which the reviewer may accept;
+    an offer is never conditioned on changing or removing the review (DESIGN.md)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), index=True)
@@ -126,6 +135,8 @@ class ThreadMessage(db.Model):
     side: Mapped[Side] = mapped_column(str_enum(Side))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
+    remedy: Mapped[RemedyKind | None] = mapped_column(str_enum(RemedyKind))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     review: Mapped[Review] = relationship(back_populates="messages")
     author: Mapped[User] = relationship()

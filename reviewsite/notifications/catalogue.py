@@ -48,6 +48,16 @@ KINDS: dict[str, Kind] = {
         "{messages} about the review of {business}",
         "thread_message",
     ),
+    "remedy_offer": Kind(
+        "{business} offers you {remedy_phrase}",
+        "{business} made an offer about your review: {remedy_phrase}",
+        "thread_message",
+    ),
+    "offer_accepted": Kind(
+        "The reviewer accepted your offer ({remedy})",
+        "The reviewer of {business} accepted your offer ({remedy})",
+        "thread_message",
+    ),
     "reminder": Kind(
         "Reminder: a review of {business} goes public {publish_at}",
         "Nobody has replied yet to the {stars}-star review of {business}",
@@ -76,6 +86,14 @@ KINDS: dict[str, Kind] = {
 }
 
 
+REMEDY_PHRASES = {
+    "refund": "a refund",
+    "redo": "to redo it",
+    "credit": "a credit",
+    "apology": "an apology",
+}
+
+
 def topic_of(kind: str) -> str | None:
     return KINDS[kind].topic
 
@@ -87,6 +105,9 @@ def _fields(notification: Notification) -> dict[str, object]:
         "messages": "A new message" if count == 1 else f"{count} new messages",
         "site": facts.get("site", "reviewsite"),
     }
+    remedy = facts.get("remedy", "")
+    fields["remedy"] = remedy
+    fields["remedy_phrase"] = REMEDY_PHRASES.get(remedy, "a remedy")
     review = notification.review
     if review is not None:
         fields["business"] = review.business.name

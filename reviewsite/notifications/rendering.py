@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 from sqlalchemy import select
 
-from reviewsite.notifications.catalogue import KINDS, subject_for, summary_for, topic_of
+from reviewsite.notifications.catalogue import KINDS, REMEDY_PHRASES, subject_for, summary_for, topic_of
 from reviewsite.notifications.links import external_url
 from reviewsite.models import Notification
 from reviewsite.extensions import db
@@ -36,6 +36,7 @@ def _context(notification: Notification) -> dict[str, object]:
         "site_name": current_app.config["SITE_NAME"],
         "site_url": external_url("public.home"),
         "notifications_url": external_url("account.notifications"),
+        "remedy_phrases": REMEDY_PHRASES,
     }
     if notification.kind == "confirm_email":
         context["action_url"] = external_url("auth.confirm", token=tokens.confirmation_token(user))

@@ -5,7 +5,8 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from reviewsite.services.reviews import BODY_MAX, MESSAGE_MAX, RESPONSE_MAX, TITLE_MAX
+from reviewsite.services.reviews import BODY_MAX, RESPONSE_MAX, TITLE_MAX
+from reviewsite.services.thread import MESSAGE_MAX
 
 STAR_CHOICES = [SelectChoice(5, "5 stars: excellent"), SelectChoice(4, "4 stars: good"),
                 SelectChoice(3, "3 stars: so-so"), SelectChoice(2, "2 stars: poor"), SelectChoice(1, "1 star: bad")]
@@ -49,3 +50,12 @@ class ExtendForm(FlaskForm):
                         choices=[SelectChoice(24, "1 more day"), SelectChoice(48, "2 more days"),
                                  SelectChoice(72, "3 more days"), SelectChoice(168, "7 more days")],
                         validators=[DataRequired()])
+
+
+REMEDY_LABELS = {"refund": "Refund", "redo": "Redo the work", "credit": "Credit", "apology": "Apology"}
+
+
+class OfferForm(FlaskForm):
+    remedy = SelectField("What you offer", choices=[SelectChoice(k, v) for k, v in REMEDY_LABELS.items()],
+                         validators=[DataRequired()])
+    note = TextAreaField("Details", validators=[DataRequired(), Length(max=MESSAGE_MAX)])

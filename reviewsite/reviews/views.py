@@ -16,9 +16,16 @@ from sqlalchemy import select
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
 from reviewsite.extensions import db
-from reviewsite.models import Business, Review, ReviewStatus, Side
-from reviewsite.reviews.forms import ExtendForm, MessageForm, ResponseForm, ReviewForm
-from reviewsite.services import access, reviews
+from reviewsite.models import Business, RemedyKind, Review, ReviewStatus, Side, ThreadMessage
+from reviewsite.reviews.forms import (
+    REMEDY_LABELS,
+    ExtendForm,
+    MessageForm,
+    OfferForm,
+    ResponseForm,
+    ReviewForm,
+)
+from reviewsite.services import access, reviews, thread
 from reviewsite.services.settings import window_policy
 from reviewsite.web import attempt, form_status
 
@@ -67,11 +74,13 @@ def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
         "response_form": ResponseForm(formdata=None, body=review.response_body),
         "extend_form": ExtendForm(formdata=None),
         "action_form": EmptyForm(formdata=None),
+        "offer_form": OfferForm(formdata=None),
     }
     context.update(forms)
     return render_template(
         "reviews/private.html", review=review, side=access.side_of(current_user, review),
-        policy=window_policy(), extension_left=reviews.extension_left(review), **context), status
+        policy=window_policy(), extension_left=reviews.extension_left(review),
+        remedy_labels=REMEDY_LABELS, **context), status
 
 
 @bp.route("/reviews/<int:review_id>")
@@ -102,8 +111,28 @@ def _submit(review_id: int, form_name: str, form_class: type[FlaskForm],
 @login_required
 def post_message(review_id: int):
     return _submit(review_id, "message_form", MessageForm,
-                   lambda review, form: reviews.reply(review, current_user, form.body.data, now=now_utc()),
+                   lambda review, form: thread.reply(review, current_user, form.body.data, now=now_utc()),
                    "Message sent.")
+
+
+@bp.route("/reviews/<int:review_id>/offers", methods=["POST"])
+@login_required
+def make_offer(review_id: int):
+    return _submit(review_id, "offer_form", OfferForm,
+                   lambda review, form: thread.offer_remedy(review, current_user, RemedyKind(form.remedy.data),
+                                                            form.note.data, now=now_utc()),
+                   "Offer sent.")
+
+
+@bp.route("/reviews/<int:review_id>/offers/<int:message_id>/accept", methods=["POST"])
+@login_required
+def accept_offer(review_id: int, message_id: int):
+    review = _private_review_or_404(review_id)
+    message = db.session.get(ThreadMessage, message_id)
+    if message is None or message.review_id != review.id:
+        abort(404)
+    ok, _ = attempt(lambda: thread.accept_offer(message, current_user, now=now_utc()))
+    return _after_action(review, "You accepted the offer. The business has been told.", ok)
 
 
 @bp.route("/reviews/<int:review_id>/response", methods=["POST"])

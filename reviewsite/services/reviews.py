@@ -9,21 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select, update
 
 from reviewsite.extensions import db
-from reviewsite.models import Business, Membership, Review, ReviewStatus, Side, ThreadMessage, User
+from reviewsite.models import Business, Membership, Review, ReviewStatus, Side, User
 from reviewsite.services import access, reminders
 from reviewsite.services.errors import Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, compare_and_set, record, require
-from reviewsite.services.outbox import notify, notify_gathered
+from reviewsite.services.outbox import notify
 from reviewsite.services.persistence import add_unique
 from reviewsite.services.settings import window_policy
 
 TITLE_MAX = 120
 BODY_MAX = 5000
-MESSAGE_MAX = 3000
 RESPONSE_MAX = 3000
 
 
@@ -35,7 +33,7 @@ def member_ids(business_id: int) -> list[int]:
     )
 
 
-def _check_text(value: str, field: str, maximum: int) -> str:
+def check_text(value: str, field: str, maximum: int) -> str:
     value = (value or "").strip()
     if not value:
         raise Invalid(f"The {field} cannot be empty.")
@@ -60,7 +58,7 @@ def _adjust_rating(business_id: int, count: int, stars: int) -> None:
     )
 
 
-def _require_side(user: User, review: Review, *allowed: Side) -> Side:
+def require_side(user: User, review: Review, *allowed: Side) -> Side:
     side = access.side_of(user, review)
     if side not in allowed:
         raise NotAllowed("You cannot do that with this review.")
@@ -76,8 +74,8 @@ def submit_review(
     if access.is_member(author, business):
         raise NotAllowed("You cannot review a business you belong to.")
     stars = _check_stars(stars)
-    title = _check_text(title, "title", TITLE_MAX)
-    body = _check_text(body, "review", BODY_MAX)
+    title = check_text(title, "title", TITLE_MAX)
+    body = check_text(body, "review", BODY_MAX)
     policy = window_policy()
     held = policy.holds(stars)
     review = Review(
@@ -129,7 +127,7 @@ def publish(review: Review, *, now: datetime, released_by: Side, actor: User | N
 
 def release_now(review: Review, actor: User, *, now: datetime) -> None:
     """Either party may end the window early; it is the only way to shorten it."""
-    side = _require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
+    side = require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
     publish(review, now=now, released_by=side, actor=actor)
 
 
@@ -152,28 +150,10 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
     return [review.id for review in due]
 
 
-def reply(review: Review, actor: User, body: str, *, now: datetime) -> ThreadMessage:
-    """A message in the private thread; the other side hears of it."""
-    side = _require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
-    require(review, Action.REPLY)
-    body = _check_text(body, "message", MESSAGE_MAX)
-    message = ThreadMessage(review_id=review.id, author_id=actor.id, side=side, body=body, created_at=now)
-    db.session.add(message)
-    if side is Side.BUSINESS and review.first_business_reply_at is None:
-        # Someone answered: no more reminders (DESIGN.md: they are for a business that has not).
-        compare_and_set(review, Action.REPLY, Review.first_business_reply_at.is_(None),
-                        first_business_reply_at=now, reminder_due_at=None)
-    db.session.flush()
-    others = [review.author_id] if side is Side.BUSINESS else member_ids(review.business_id)
-    notify_gathered("thread_message", others, now=now, review=review, fact=f"{review.id}.{message.id}",
-                    window=timedelta(seconds=current_app.config["MESSAGE_GATHER_SECONDS"]))
-    return message
-
-
 def save_response(review: Review, actor: User, body: str, *, now: datetime) -> None:
     """The business's public response: a private draft while held, public once published.
     An empty body removes the response."""
-    _require_side(actor, review, Side.BUSINESS)
+    require_side(actor, review, Side.BUSINESS)
     body = (body or "").strip()
     if len(body) > RESPONSE_MAX:
         raise Invalid(f"The response can be at most {RESPONSE_MAX} characters.")
@@ -186,11 +166,11 @@ def save_response(review: Review, actor: User, body: str, *, now: datetime) -> N
 def revise(review: Review, actor: User, *, stars: int, title: str, body: str, now: datetime) -> None:
     """The reviewer changes the review. Raising stars above the low-star line ends the window at
     once; a published review keeps its history (original stars, "edited")."""
-    _require_side(actor, review, Side.REVIEWER)
+    require_side(actor, review, Side.REVIEWER)
     require(review, Action.REVISE)
     stars = _check_stars(stars)
-    title = _check_text(title, "title", TITLE_MAX)
-    body = _check_text(body, "review", BODY_MAX)
+    title = check_text(title, "title", TITLE_MAX)
+    body = check_text(body, "review", BODY_MAX)
     old_stars, was_status = review.stars, review.status
     values: dict[str, object] = {"stars": stars, "title": title, "body": body}
     if stars != old_stars:
@@ -215,7 +195,7 @@ def extension_left(review: Review) -> timedelta:
 
 def extend_window(review: Review, actor: User, *, hours: int, now: datetime) -> None:
     """Only the reviewer may give the business more time, and only up to the configured cap."""
-    _require_side(actor, review, Side.REVIEWER)
+    require_side(actor, review, Side.REVIEWER)
     require(review, Action.EXTEND)
     if hours <= 0:
         raise Invalid("Extend by at least one hour.")
@@ -241,7 +221,7 @@ def extend_window(review: Review, actor: User, *, hours: int, now: datetime) -> 
 
 def withdraw(review: Review, actor: User, *, now: datetime) -> None:
     """The reviewer takes the review down; its stars leave the aggregate."""
-    _require_side(actor, review, Side.REVIEWER)
+    require_side(actor, review, Side.REVIEWER)
     was_status, stars = review.status, review.stars
     compare_and_set(review, Action.WITHDRAW, Review.status == was_status,
                     status=ReviewStatus.WITHDRAWN, withdrawn_at=now, reminder_due_at=None)
@@ -255,7 +235,7 @@ def remove(review: Review, moderator: User, *, reason: str, now: datetime) -> No
     """A moderator removes a review on rating-neutral grounds, always with a statement of reasons."""
     if not moderator.is_moderator:
         raise NotAllowed("Only a moderator can remove a review.")
-    reason = _check_text(reason, "statement of reasons", 2000)
+    reason = check_text(reason, "statement of reasons", 2000)
     was_status, stars = review.status, review.stars
     compare_and_set(review, Action.REMOVE, Review.status == was_status,
                     status=ReviewStatus.REMOVED, removed_at=now, removal_reason=reason, reminder_due_at=None)

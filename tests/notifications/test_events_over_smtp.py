@@ -12,7 +12,7 @@ from sqlalchemy import select
 from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification
 from reviewsite.notifications import delivery
-from reviewsite.services import reminders, reviews
+from reviewsite.services import reminders, reviews, thread
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 from tests.helpers import START
@@ -59,16 +59,16 @@ def test_every_event_mails_exactly_the_right_people(smtp, people, clock):
 
     # Two messages in a burst: nothing yet, then one email to the reviewer only.
     with unit_of_work():
-        reviews.reply(review, owner, "So sorry. Refund?", now=clock.now())
+        thread.reply(review, owner, "So sorry. Refund?", now=clock.now())
         clock.advance(seconds=40)
-        reviews.reply(review, staff, "We can also redo it.", now=clock.now())
+        thread.reply(review, staff, "We can also redo it.", now=clock.now())
     assert room.deliver() == []
     clock.advance(seconds=120)
     assert room.deliver() == [("reviewer@example.com", "2 new messages about the review of Corner Cafe")]
 
     # The reviewer answers: the business members hear of it.
     with unit_of_work():
-        reviews.reply(review, reviewer, "A refund would be fine.", now=clock.now())
+        thread.reply(review, reviewer, "A refund would be fine.", now=clock.now())
     clock.advance(seconds=121)
     assert room.deliver() == [(m, "A new message about the review of Corner Cafe") for m in members]
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Review, ReviewEvent, ReviewStatus
-from reviewsite.services import reviews
+from reviewsite.services import reviews, thread
 from reviewsite.services.errors import InvalidTransition
 from tests.factories import MembershipFactory, ReviewFactory, UserFactory
 from tests.helpers import START
@@ -59,7 +59,7 @@ def perform(action: str, review: Review, owner, moderator, clock) -> None:
     elif action == "release_by_business":
         reviews.release_now(review, owner, now=clock.now())
     elif action == "reply":
-        reviews.reply(review, author, "Can we talk?", now=clock.now())
+        thread.reply(review, author, "Can we talk?", now=clock.now())
     elif action == "respond":
         reviews.save_response(review, owner, "We are sorry and have changed supplier.", now=clock.now())
     elif action == "revise":

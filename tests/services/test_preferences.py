@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Delivery, EmailStatus, Notification
-from reviewsite.services import accounts, digests, preferences, reviews
+from reviewsite.services import accounts, digests, preferences, reviews, thread
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 from tests.helpers import START
 
@@ -78,10 +78,10 @@ def test_a_burst_of_messages_is_one_email(app, shop, clock):
     review = reviews.submit_review(UserFactory(), business, stars=2, title="t", body="b", now=clock.now())
     for seconds in (0, 30, 90):
         clock.set(START + timedelta(seconds=seconds))
-        reviews.reply(review, owner, f"message at {seconds}s", now=clock.now())
+        thread.reply(review, owner, f"message at {seconds}s", now=clock.now())
     [gathered] = rows("thread_message")
     assert gathered.facts["messages"] == 3
     assert gathered.next_attempt_at == START + timedelta(seconds=app.config["MESSAGE_GATHER_SECONDS"])
     clock.set(START + timedelta(seconds=app.config["MESSAGE_GATHER_SECONDS"] + 1))
-    reviews.reply(review, owner, "after the burst", now=clock.now())
+    thread.reply(review, owner, "after the burst", now=clock.now())
     assert [row.facts["messages"] for row in rows("thread_message")] == [3, 1]

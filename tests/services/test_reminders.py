@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Notification
-from reviewsite.services import reminders, reviews
+from reviewsite.services import reminders, reviews, thread
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 from tests.helpers import START
 
@@ -45,13 +45,13 @@ def test_half_way_and_a_day_before_release(held, clock):
 def test_no_reminder_once_the_business_replied(held, clock):
     member = held.business.memberships[0].user
     clock.advance(hours=1)
-    reviews.reply(held, member, "Sorry! Can we call you?", now=clock.now())
+    thread.reply(held, member, "Sorry! Can we call you?", now=clock.now())
     assert sweep_at(clock, START + timedelta(hours=60)) == []
     assert reminder_facts() == []
 
 
 def test_a_reviewer_message_does_not_stop_reminders(held, clock):
-    reviews.reply(held, held.author, "Hello?", now=clock.now())
+    thread.reply(held, held.author, "Hello?", now=clock.now())
     assert sweep_at(clock, START + timedelta(hours=36)) == [held.id]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Notification, Review, ReviewStatus, Side
-from reviewsite.services import reviews
+from reviewsite.services import reviews, thread
 from reviewsite.services.errors import Conflict, Invalid, InvalidTransition, NotAllowed
 from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
 from tests.helpers import START
@@ -165,9 +165,9 @@ def test_business_first_reply_is_recorded_and_reviewer_is_told(shop, clock):
     business, owner, staff = shop
     review = submit(business, UserFactory(), 2, clock)
     clock.advance(hours=2)
-    reviews.reply(review, staff, "So sorry, can we refund you?", now=clock.now())
+    thread.reply(review, staff, "So sorry, can we refund you?", now=clock.now())
     clock.advance(hours=1)
-    reviews.reply(review, owner, "Following up.", now=clock.now())
+    thread.reply(review, owner, "Following up.", now=clock.now())
     db.session.expire(review)
     assert review.first_business_reply_at == START + timedelta(hours=2)
     assert [n.recipient_id for n in notifications("thread_message")] == [review.author_id] * 2
@@ -178,7 +178,7 @@ def test_a_stranger_cannot_reply_or_release(shop, clock):
     review = submit(business, UserFactory(), 2, clock)
     stranger = UserFactory()
     with pytest.raises(NotAllowed):
-        reviews.reply(review, stranger, "hi", now=clock.now())
+        thread.reply(review, stranger, "hi", now=clock.now())
     with pytest.raises(NotAllowed):
         reviews.release_now(review, stranger, now=clock.now())
 
@@ -201,3 +201,26 @@ def test_sweep_takes_oldest_first_and_respects_its_batch(shop, clock):
     assert first == [made[1].id, made[2].id]
     assert reviews.publish_due(now=clock.now(), limit=2) == [made[0].id]
     assert db.session.scalar(select(Review.status).where(Review.id == made[0].id)) is ReviewStatus.PUBLISHED
+
+
+def test_the_business_offers_a_remedy_and_the_reviewer_accepts_once(shop, clock):
+    from reviewsite.models import RemedyKind
+    from reviewsite.services import thread
+
+    business, owner, _ = shop
+    review = submit(business, UserFactory(), 2, clock)
+    with pytest.raises(NotAllowed):
+        thread.offer_remedy(review, review.author, RemedyKind.REFUND, "refund myself?", now=clock.now())
+    offer = thread.offer_remedy(review, owner, RemedyKind.REFUND, "Full refund of 24 GBP.", now=clock.now())
+    assert [n.recipient_id for n in notifications("remedy_offer")] == [review.author_id]
+    db.session.expire(review)
+    assert review.first_business_reply_at == START and review.reminder_due_at is None
+    with pytest.raises(NotAllowed):
+        thread.accept_offer(offer, owner, now=clock.now())
+    thread.accept_offer(offer, review.author, now=clock.now())
+    with pytest.raises(InvalidTransition):
+        thread.accept_offer(offer, review.author, now=clock.now())
+    assert {n.recipient_id for n in notifications("offer_accepted")} == {m.user_id for m in business.memberships}
+    # Accepting changes nothing about the review or its window.
+    db.session.expire(review)
+    assert (review.status, review.stars, review.publish_at) == (ReviewStatus.HELD, 2, START + timedelta(hours=72))

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from reviewsite.services import reviews
+from reviewsite.services import reviews, thread
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 
@@ -32,7 +32,7 @@ def world(app, db_connection, clock):
         MembershipFactory(business=shop, user=owner)
         MembershipFactory(business=rival, user=rival_owner)
         held = reviews.submit_review(reviewer, shop, stars=2, title=CANARY_TITLE, body=CANARY_BODY, now=clock.now())
-        reviews.reply(held, owner, CANARY_MESSAGE, now=clock.now())
+        thread.reply(held, owner, CANARY_MESSAGE, now=clock.now())
         reviews.save_response(held, owner, CANARY_RESPONSE, now=clock.now())
         return SimpleNamespace(
             shop_slug=shop.slug, shop_id=shop.id, rival_slug=rival.slug,

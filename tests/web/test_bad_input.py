@@ -95,7 +95,8 @@ def test_business_form_rejects(app, client, world, data, message):
 @pytest.mark.parametrize(
     "action,data",
     [("messages", {"body": ""}), ("messages", {"body": HUGE}), ("response", {"body": HUGE}),
-     ("extend", {"hours": "5"}), ("extend", {"hours": "lots"})],
+     ("extend", {"hours": "5"}), ("extend", {"hours": "lots"}),
+     ("offers", {"remedy": "bribe", "note": "remove it and get paid"}), ("offers", {"remedy": "refund", "note": ""})],
 )
 def test_thread_forms_reject_without_writing(app, client, world, action, data):
     client.login(world.reviewer if action == "extend" else world.owner)

@@ -99,3 +99,19 @@ def test_another_business_cannot_act_on_the_review(client, world, action, data):
     page = client.get(f"/reviews/{world.held_id}").get_data(as_text=True)
     assert "rival" not in page.lower()
     assert "Private until" in page or "private" in page.lower()
+
+
+def test_offer_and_accept_through_the_pages(app, client, world):
+    client.login(world.owner)
+    assert client.post(f"/reviews/{world.held_id}/offers", {"remedy": "refund", "note": "Your money back"}).status_code == 302
+    client.logout()
+    client.login(world.reviewer)
+    page = client.get(f"/reviews/{world.held_id}").get_data(as_text=True)
+    assert "Offer: Refund" in page and "Accept this offer" in page
+    import re
+    accept = re.search(r'action="(/reviews/\d+/offers/\d+/accept)"', page).group(1)
+    assert client.post(accept).status_code == 302
+    assert "Accepted" in client.get(f"/reviews/{world.held_id}").get_data(as_text=True)
+    client.logout()
+    client.login(world.rival_owner)
+    assert client.post(accept).status_code == 404
