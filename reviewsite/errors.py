@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from reviewsite.extensions import db
+from reviewsite.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,10 @@ def init_app(app: Flask) -> None:
     def database_unavailable(error: Exception):
         db.session.rollback()
         log.error("database error: %s", error)
+        # The page itself must not need the database: render it as for a visitor. Loading the
+        # user (where the error may have come from), the header's unread count and the user's
+        # attributes, expired by the rollback, would each query it again and turn this into a 500.
+        g._login_user = login_manager.anonymous_user()
         return _page(503, "Try again in a moment", "We could not save or load this just now. Nothing was changed.")
 
     @app.errorhandler(Exception)

@@ -1,7 +1,8 @@
 """Every periodic task, in one place. Exactly one beat process runs this schedule (Procfile).
 
-Sweep messages expire after one interval: if the workers are down for an hour, beat's backlog of
-identical sweeps is dropped instead of run 700 times; the next sweep covers everything anyway.
+Sweep messages expire after ten intervals: if the workers are down for an hour, beat's backlog of
+identical sweeps is dropped instead of run thousands of times (the next sweep covers everything
+anyway), while a short queue of delivery tasks ahead of a sweep does not make it expire.
 """
 
 from __future__ import annotations
@@ -26,6 +27,6 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "deliver-pending-notifications": DELIVER_PENDING_TASK,
     }
     return {
-        name: {"task": task, "schedule": interval, "options": {"expires": interval}}
+        name: {"task": task, "schedule": interval, "options": {"expires": 10 * interval}}
         for name, task in sweeps.items()
     }

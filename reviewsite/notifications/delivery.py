@@ -9,10 +9,13 @@ Message-ID (invariant 5). Failures back off exponentially; after MAIL_MAX_ATTEMP
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import DBAPIError
 
 from reviewsite.clock import now_utc
 from reviewsite.extensions import db
@@ -24,6 +27,7 @@ from reviewsite.unit_of_work import unit_of_work
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
+BATCH = 50  # mails per SMTP connection and per delivery task
 BACKOFF_BASE_SECONDS = 15
 BACKOFF_MAX = timedelta(hours=2)
 
@@ -36,14 +40,19 @@ def _claimable(now: datetime):
     )
 
 
-def claim(notification_id: int, *, now: datetime) -> bool:
-    result = db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, *_claimable(now))
-        .values(lease_until=now + LEASE, attempts=Notification.attempts + 1)
-        .execution_options(synchronize_session=False)
+def claim(notification_ids: list[int], *, now: datetime) -> list[int]:
+    """Lease the given rows that are due and unclaimed; returns the ids this caller now owns."""
+    if not notification_ids:
+        return []
+    return list(
+        db.session.scalars(
+            update(Notification)
+            .where(Notification.id.in_(notification_ids), *_claimable(now))
+            .values(lease_until=now + LEASE, attempts=Notification.attempts + 1)
+            .returning(Notification.id)
+            .execution_options(synchronize_session=False)
+        )
     )
-    return result.rowcount == 1
 
 
 def mark_sent(notification_id: int, *, now: datetime) -> None:
@@ -71,24 +80,99 @@ def mark_failed(notification_id: int, error: str, *, now: datetime) -> None:
 
 def deliver(notification_id: int) -> str:
     """Deliver one row if it is due and unclaimed. Returns what happened, for logs and tests."""
+    return deliver_batch([notification_id]).get(notification_id, "skipped")
+
+
+def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
+    """Deliver the given rows that are due and unclaimed, over one SMTP connection.
+
+    The claim commits first; the rows are rendered in one read transaction that ends before the
+    SMTP conversation starts (no database connection idles in a transaction across the network);
+    each mail is then sent and marked sent in its own unit of work. Returns what happened to each
+    row, for logs and tests."""
+    outcomes = {notification_id: "skipped" for notification_id in notification_ids}
+    claimed_at = now_utc()
     with unit_of_work():
-        if not claim(notification_id, now=now_utc()):
-            return "skipped"
-    notification = db.session.get(Notification, notification_id)
-    if notification is None:
-        return "skipped"
-    try:
-        message = render_email(notification)
+        claimed = claim(list(notification_ids), now=claimed_at)
+    if not claimed:
+        return outcomes
+    messages: dict[int, EmailMessage] = {}
+    broken: dict[int, Exception] = {}
+    with unit_of_work():
+        for notification_id in sorted(claimed):
+            notification = db.session.get(Notification, notification_id)
+            if notification is None:
+                continue
+            try:
+                messages[notification_id] = render_email(notification)
+            except Exception as exc:  # noqa: BLE001 - a bug in one template must not stop the batch
+                broken[notification_id] = exc
+    for notification_id, exc in broken.items():
+        log.error("mail for notification %s could not be rendered", notification_id, exc_info=exc)
         with unit_of_work():
-            mailer.send(message)
+            mark_failed(notification_id, f"{type(exc).__name__}: {exc}", now=now_utc())
+        outcomes[notification_id] = "failed"
+    with mailer.outbox() as target:
+        pending = list(messages.items())
+        for index, (notification_id, message) in enumerate(pending):
+            if now_utc() - claimed_at > LEASE / 2:
+                # A slow server: give the rest back before the lease could run out under us (a
+                # second sender would then mail them too).
+                _release([i for i, _ in pending[index:]])
+                break
+            outcomes[notification_id] = _send_one(target, notification_id, message)
+    return outcomes
+
+
+def _send_one(target: mailer.Outbox, notification_id: int, message: EmailMessage) -> str:
+    handed_over = False
+    try:
+        with unit_of_work():
+            target.send(message)
+            # An SMTP server has the mail now; the development mailbox only once this commits.
+            handed_over = not mailer.uses_dev_mailbox()
             mark_sent(notification_id, now=now_utc())
     except Exception as exc:  # noqa: BLE001 - SMTP down or a bug: back off, never lose the row
+        if handed_over:
+            # The mail went; only recording it failed (the database went away). Marking it failed
+            # would send it again: record it on a fresh connection instead.
+            return "sent" if _record_sent(notification_id, exc) else "sent-unrecorded"
         log.warning("mail for notification %s failed: %s", notification_id, exc,
                     exc_info=not isinstance(exc, mailer.TRANSIENT_ERRORS))
         with unit_of_work():
             mark_failed(notification_id, f"{type(exc).__name__}: {exc}", now=now_utc())
         return "failed"
     return "sent"
+
+
+def _release(notification_ids: list[int]) -> None:
+    with unit_of_work():
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(notification_ids), Notification.email_status == EmailStatus.PENDING)
+            .values(lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+RECORD_SENT_RETRY_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
+
+
+def _record_sent(notification_id: int, first_error: Exception) -> bool:
+    """Retry marking a mail the SMTP server accepted as sent, for about a database restart.
+    If that still fails the lease runs out and the mail goes once more, with the same
+    Message-ID: the same outcome as a crash at this point (invariant 5)."""
+    log.warning("notification %s was sent but not recorded (%s); retrying", notification_id, first_error)
+    for delay in RECORD_SENT_RETRY_DELAYS:
+        time.sleep(delay)
+        try:
+            with unit_of_work():
+                mark_sent(notification_id, now=now_utc())
+            return True
+        except DBAPIError as exc:
+            log.warning("recording notification %s as sent failed again: %s", notification_id, exc)
+    log.error("notification %s was sent but could not be recorded; it may go once more", notification_id)
+    return False
 
 
 def due_ids(*, now: datetime, limit: int = 200) -> list[int]:
@@ -104,7 +188,7 @@ def deliver_pending(*, limit: int = 200) -> dict[str, int]:
     with unit_of_work():
         ids = due_ids(now=now_utc(), limit=limit)
     outcomes: dict[str, int] = {}
-    for notification_id in ids:
-        outcome = deliver(notification_id)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    for start in range(0, len(ids), BATCH):
+        for outcome in deliver_batch(ids[start : start + BATCH]).values():
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes

@@ -13,7 +13,8 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from reviewsite.notifications import DELIVER_TASK
+from reviewsite.notifications import DELIVER_BATCH_TASK
+from reviewsite.notifications.delivery import BATCH
 from reviewsite.services.outbox import PENDING_IDS_KEY
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,8 @@ def _after_commit(session: Session) -> None:
     if celery_app is None or not current_app.config.get("DISPATCH_AFTER_COMMIT", True):
         return
     try:
-        for notification_id in ids:
-            celery_app.send_task(DELIVER_TASK, args=[notification_id], retry=False)
+        for start in range(0, len(ids), BATCH):
+            celery_app.send_task(DELIVER_BATCH_TASK, args=[ids[start : start + BATCH]], retry=False)
     except Exception:  # noqa: BLE001 - any broker failure; the sweep is the guarantee
         log.warning("broker unavailable; %d notifications left for the outbox sweep", len(ids), exc_info=True)
 

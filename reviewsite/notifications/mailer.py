@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
+from typing import Protocol
 
 from flask import current_app
 
@@ -18,17 +21,65 @@ def uses_dev_mailbox() -> bool:
     return not current_app.config["MAIL_SERVER"]
 
 
-def send(message: EmailMessage) -> None:
-    if uses_dev_mailbox():
+class Outbox(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class SmtpOutbox:
+    """One SMTP connection for a batch of messages, opened on first use: a batch of a hundred
+    mails pays for one TCP and TLS handshake, not a hundred."""
+
+    def __init__(self) -> None:
+        self._smtp: smtplib.SMTP | None = None
+
+    def send(self, message: EmailMessage) -> None:
+        if self._smtp is None:
+            self._smtp = _connect()
+        try:
+            self._smtp.send_message(message)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()  # the next message reconnects
+            raise
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+
+class DevMailbox:
+    def send(self, message: EmailMessage) -> None:
         _store_in_dev_mailbox(message)
-        return
+
+    def close(self) -> None:
+        pass
+
+
+def _connect() -> smtplib.SMTP:
     config = current_app.config
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT_SECONDS"]) as smtp:
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT_SECONDS"])
+    try:
         if config["MAIL_USE_TLS"]:
             smtp.starttls()
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(message)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+@contextmanager
+def outbox() -> Iterator[Outbox]:
+    """Where this batch of mail goes: the SMTP server, or the development mailbox."""
+    target: SmtpOutbox | DevMailbox = DevMailbox() if uses_dev_mailbox() else SmtpOutbox()
+    try:
+        yield target
+    finally:
+        target.close()
 
 
 def _store_in_dev_mailbox(message: EmailMessage) -> None:
@@ -43,3 +94,9 @@ def _store_in_dev_mailbox(message: EmailMessage) -> None:
         )
     )
     db.session.flush()
+
+
+def send(message: EmailMessage) -> None:
+    """Send one message on a connection of its own (batches use :func:`outbox`)."""
+    with outbox() as target:
+        target.send(message)

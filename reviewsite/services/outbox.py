@@ -8,6 +8,7 @@ the ids of the rows really inserted are handed to ``after_commit`` for prompt de
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -18,9 +19,11 @@ from reviewsite.models import Delivery, EmailStatus, Notification, Review, User
 from reviewsite.notifications.catalogue import topic_of
 
 PENDING_IDS_KEY = "reviewsite.outbox.new_ids"
+# Rows per INSERT: well under PostgreSQL's and SQLite's bound-parameter limits.
+INSERT_CHUNK = 500
 
 
-def _facts(review: Review | None) -> dict[str, object]:
+def review_facts(review: Review | None) -> dict[str, object]:
     if review is None:
         return {}
     return {
@@ -45,6 +48,56 @@ def _email_statuses(kind: str, recipient_ids: list[int]) -> dict[int, EmailStatu
     return {user_id: _STATUS_FOR[d] for user_id, d in deliveries_for(topic, recipient_ids).items()}
 
 
+@dataclass(frozen=True)
+class Fact:
+    """One thing to tell some people: the review it is about (if any), its facts at this moment,
+    and what makes it unique (``subject`` goes into the dedupe key)."""
+
+    subject: str | int
+    recipient_ids: tuple[int, ...]
+    review_id: int | None = None
+    facts: dict[str, object] = field(default_factory=dict)
+
+
+def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timedelta = timedelta(0)) -> list[int]:
+    """Write every notification of ``kind`` for many facts in one INSERT; returns the new ids.
+
+    Each recipient's preference for the kind's topic decides whether the email goes at once
+    (``delay`` later), waits for the daily digest, or stays in the site."""
+    facts = list(facts)
+    statuses = _email_statuses(kind, sorted({r for fact in facts for r in fact.recipient_ids}))
+    rows = [
+        {
+            "dedupe_key": f"{kind}:{fact.subject}:{recipient_id}",
+            "kind": kind,
+            "recipient_id": recipient_id,
+            "review_id": fact.review_id,
+            "facts": fact.facts,
+            "created_at": now,
+            "next_attempt_at": now + delay,
+            "email_status": statuses[recipient_id],
+            "attempts": 0,
+        }
+        for fact in facts
+        for recipient_id in fact.recipient_ids
+    ]
+    if not rows:
+        return []
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    ids: list[int] = []
+    for start in range(0, len(rows), INSERT_CHUNK):
+        statement = (
+            insert(Notification)
+            .values(rows[start : start + INSERT_CHUNK])
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(Notification.id)
+        )
+        ids.extend(db.session.scalars(statement))
+    db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
+    return ids
+
+
 def notify(
     kind: str,
     recipients: Iterable[User | int],
@@ -55,42 +108,16 @@ def notify(
     delay: timedelta = timedelta(0),
     extra_facts: dict[str, object] | None = None,
 ) -> list[int]:
-    """Queue one notification of ``kind`` per recipient; returns the ids newly written.
-
-    Each recipient's preference for the kind's topic decides whether the email goes at once
-    (``delay`` later), waits for the daily digest, or stays in the site."""
-    facts = {**_facts(review), **(extra_facts or {})}
-    recipient_ids = [r if isinstance(r, int) else r.id for r in recipients]
-    statuses = _email_statuses(kind, recipient_ids)
-    rows = []
-    for recipient_id in recipient_ids:
-        subject = fact if fact is not None else (review.id if review is not None else "")
-        rows.append(
-            {
-                "dedupe_key": f"{kind}:{subject}:{recipient_id}",
-                "kind": kind,
-                "recipient_id": recipient_id,
-                "review_id": review.id if review is not None else None,
-                "facts": facts,
-                "created_at": now,
-                "next_attempt_at": now + delay,
-                "email_status": statuses[recipient_id],
-                "attempts": 0,
-            }
-        )
-    if not rows:
-        return []
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Notification)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Notification.id)
+    """Queue one notification of ``kind`` per recipient about one fact; returns the new ids."""
+    subject = fact if fact is not None else (review.id if review is not None else "")
+    return notify_many(
+        kind,
+        [Fact(subject=subject, recipient_ids=tuple(r if isinstance(r, int) else r.id for r in recipients),
+              review_id=review.id if review is not None else None,
+              facts={**review_facts(review), **(extra_facts or {})})],
+        now=now,
+        delay=delay,
     )
-    ids = list(db.session.scalars(statement))
-    db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
-    return ids
 
 
 def notify_gathered(

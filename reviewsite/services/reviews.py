@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from reviewsite.extensions import db
-from reviewsite.models import Business, Membership, Review, ReviewStatus, Side, User
+from reviewsite.models import Business, Membership, Review, ReviewEvent, ReviewStatus, Side, User
 from reviewsite.services import access, reminders
 from reviewsite.services.errors import Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, compare_and_set, record, require
-from reviewsite.services.outbox import notify
+from reviewsite.services.outbox import Fact, notify, notify_many
 from reviewsite.services.persistence import add_unique
 from reviewsite.services.settings import window_policy
 
@@ -132,22 +132,68 @@ def release_now(review: Review, actor: User, *, now: datetime) -> None:
 
 
 def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """The sweep: publish every held review whose time has come, oldest first.
+    """The sweep: publish a batch of held reviews whose time has come, oldest first.
 
-    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several sweeps (two beats,
-    many workers) share the backlog instead of fighting; on SQLite the write transaction
-    (BEGIN IMMEDIATE) serialises them. The CAS in :func:`publish` makes a repeat harmless.
+    Set-based, so a backlog costs a few statements per batch, not a few per review: one UPDATE
+    claims and publishes the batch (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several sweeps
+    share a backlog instead of fighting; SQLite's BEGIN IMMEDIATE serialises them), one INSERT
+    writes the audit events, one the notifications. The WHERE repeats the rules of
+    :func:`publish`: still held, and ``publish_at`` has come (invariant 2).
     """
-    due = db.session.scalars(
-        select(Review)
+    # A CTE, not "id IN (subquery)": PostgreSQL may rescan a LIMIT ... FOR UPDATE subquery inside
+    # a semi-join and so claim more rows than the batch; a CTE is evaluated exactly once.
+    due = (
+        select(Review.id)
         .where(Review.status == ReviewStatus.HELD, Review.publish_at <= now)
         .order_by(Review.publish_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    published = db.session.execute(
+        update(Review)
+        .where(Review.id == due.c.id, Review.status == ReviewStatus.HELD, Review.publish_at <= now)
+        .values(status=ReviewStatus.PUBLISHED, published_at=now, released_by=Side.SYSTEM, reminder_due_at=None)
+        .returning(Review.id, Review.business_id, Review.author_id, Review.stars, Review.publish_at)
+        .execution_options(synchronize_session=False)
     ).all()
-    for review in due:
-        publish(review, now=now, released_by=Side.SYSTEM)
-    return [review.id for review in due]
+    if not published:
+        return []
+    db.session.execute(
+        insert(ReviewEvent),
+        [
+            {"review_id": row.id, "actor_id": None, "action": "published", "from_status": "held",
+             "to_status": "published", "details": {"released_by": "system"}, "at": now}
+            for row in published
+        ],
+    )
+    members = members_by_business({row.business_id for row in published})
+    notify_many(
+        "review_published",
+        [
+            Fact(subject=row.id, review_id=row.id,
+                 recipient_ids=(row.author_id, *members.get(row.business_id, ())),
+                 facts={"stars": row.stars, "publish_at": row.publish_at.isoformat()})
+            for row in published
+        ],
+        now=now,
+    )
+    ids = sorted(row.id for row in published)
+    for review in list(db.session.identity_map.values()):
+        if isinstance(review, Review) and review.id in ids:
+            db.session.expire(review)
+    return [row.id for row in sorted(published, key=lambda row: (row.publish_at, row.id))]
+
+
+def members_by_business(business_ids: set[int]) -> dict[int, tuple[int, ...]]:
+    found: dict[int, list[int]] = {}
+    for business_id, user_id in db.session.execute(
+        select(Membership.business_id, Membership.user_id)
+        .where(Membership.business_id.in_(business_ids))
+        .order_by(Membership.id)
+    ):
+        found.setdefault(business_id, []).append(user_id)
+    return {business_id: tuple(users) for business_id, users in found.items()}
 
 
 def save_response(review: Review, actor: User, body: str, *, now: datetime) -> None:
