@@ -102,7 +102,29 @@ class Review(db.Model):
             postgresql_where=db.text("status = 'held' AND reminder_due_at IS NOT NULL"),
             sqlite_where=db.text("status = 'held' AND reminder_due_at IS NOT NULL"),
         ),
-        Index("ix_review_business_listing", "business_id", "status", "created_at"),
+        # The public business page: newest published first, the soonest held, the record.
+        Index(
+            "ix_review_business_published",
+            "business_id",
+            "published_at",
+            "id",
+            postgresql_where=db.text("status = 'published'"),
+            sqlite_where=db.text("status = 'published'"),
+        ),
+        Index(
+            "ix_review_business_held",
+            "business_id",
+            "publish_at",
+            postgresql_where=db.text("status = 'held'"),
+            sqlite_where=db.text("status = 'held'"),
+        ),
+        Index(
+            "ix_review_business_record",
+            "business_id",
+            "first_business_reply_at",
+            postgresql_where=db.text("status = 'published' AND held_at IS NOT NULL"),
+            sqlite_where=db.text("status = 'published' AND held_at IS NOT NULL"),
+        ),
     )
 
     @property

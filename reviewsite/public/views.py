@@ -33,11 +33,14 @@ def search():
 @bp.route("/b/<slug>")
 def business(slug: str):
     found = db.session.scalar(select(Business).where(Business.slug == slug)) or abort(404)
-    page = db.paginate(listings.published_reviews_query(found), per_page=PER_PAGE, error_out=False)
+    held = listings.held_summary(found)
+    page = db.paginate(listings.published_reviews_query(found), per_page=PER_PAGE, error_out=False, count=False)
+    # Held and published reviews are exactly the ones the kept rating counts: no COUNT query.
+    page.total = found.rating_count - held.total
     return render_template(
         "public/business.html",
         business=found,
-        held=listings.held_placeholders(found),
+        held=held,
         page=page,
         record=listings.record(found),
         is_member=access.is_member(current_user, found),

@@ -33,13 +33,30 @@ class Record:
     answered: int
 
 
-def held_placeholders(business: Business) -> list[HeldPlaceholder]:
+@dataclass(frozen=True)
+class HeldSummary:
+    """How many reviews are in the window, and the ones released soonest."""
+
+    total: int
+    soonest: list[HeldPlaceholder]
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.soonest)
+
+
+def held_summary(business: Business, *, show: int = 10) -> HeldSummary:
+    """A popular business may have a thousand held reviews: count them all, list a few."""
+    total = db.session.scalar(
+        select(func.count(Review.id)).where(Review.business_id == business.id, Review.status == ReviewStatus.HELD)
+    )
     rows = db.session.execute(
         select(Review.id, Review.stars, Review.held_at, Review.publish_at)
         .where(Review.business_id == business.id, Review.status == ReviewStatus.HELD)
         .order_by(Review.publish_at)
-    )
-    return [HeldPlaceholder(*row) for row in rows]
+        .limit(show)
+    ) if total else []
+    return HeldSummary(total=total or 0, soonest=[HeldPlaceholder(*row) for row in rows])
 
 
 def published_reviews_query(business: Business):

@@ -115,3 +115,18 @@ def test_offer_and_accept_through_the_pages(app, client, world):
     client.logout()
     client.login(world.rival_owner)
     assert client.post(accept).status_code == 404
+
+
+def test_a_busy_business_page_lists_a_few_held_reviews_and_counts_the_rest(app, client, world, clock):
+    from datetime import timedelta
+
+    from reviewsite.unit_of_work import unit_of_work
+    from tests.factories import BusinessFactory, ReviewFactory
+
+    with app.app_context(), unit_of_work():
+        busy = BusinessFactory(slug="busy-place", rating_count=25, rating_sum=50)
+        for n in range(25):
+            ReviewFactory(business=busy, publish_at=clock.now() + timedelta(hours=n + 1))
+    page = client.get("/b/busy-place").get_data(as_text=True)
+    assert page.count("-star review in the make-it-right window") == 10
+    assert "and 15 more in the window" in page
