@@ -185,6 +185,18 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
     return [row.id for row in sorted(published, key=lambda row: (row.publish_at, row.id))]
 
 
+def release_times_within(*, now: datetime, horizon: timedelta, limit: int) -> list[datetime]:
+    """When the next held reviews fall due, up to ``horizon`` ahead (read from the sweep's index)."""
+    return list(
+        db.session.scalars(
+            select(Review.publish_at)
+            .where(Review.status == ReviewStatus.HELD, Review.publish_at > now, Review.publish_at <= now + horizon)
+            .order_by(Review.publish_at)
+            .limit(limit)
+        )
+    )
+
+
 def members_by_business(business_ids: set[int]) -> dict[int, tuple[int, ...]]:
     found: dict[int, list[int]] = {}
     for business_id, user_id in db.session.execute(

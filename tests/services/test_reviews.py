@@ -224,3 +224,11 @@ def test_the_business_offers_a_remedy_and_the_reviewer_accepts_once(shop, clock)
     # Accepting changes nothing about the review or its window.
     db.session.expire(review)
     assert (review.status, review.stars, review.publish_at) == (ReviewStatus.HELD, 2, START + timedelta(hours=72))
+
+
+def test_release_times_within_the_next_interval_feed_the_sweeps_hints(shop, clock):
+    business, _, _ = shop
+    for seconds in (0, 1, 3, 7):
+        ReviewFactory(business=business, publish_at=START + timedelta(seconds=seconds))
+    found = reviews.release_times_within(now=START, horizon=timedelta(seconds=5), limit=10)
+    assert found == [START + timedelta(seconds=1), START + timedelta(seconds=3)]

@@ -1,0 +1,1 @@
+"""The performance benchmark (not part of the test suite). Run it with ``bench/run``."""
