@@ -7,6 +7,7 @@ review's words and thread never reach another business, another customer or the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
@@ -49,19 +50,24 @@ def new(slug: str):
     business = _business_or_404(slug)
     form = ReviewForm()
     if form.validate_on_submit():
-        ok, review = attempt(
-            lambda: reviews.submit_review(current_user, business, stars=form.stars.data,
-                                          title=form.title.data, body=form.body.data, now=now_utc()),
-            form,
-        )
-        if ok:
-            if review.status is ReviewStatus.HELD:
-                flash(f"Thank you. {business.name} hears it privately first and can make it right; "
-                      f"your review is published on {review.publish_at:%d %b %Y at %H:%M} UTC whatever happens.",
+        name = business.name
+
+        def submit() -> tuple[int, datetime | None]:
+            review = reviews.submit_review(current_user, business, stars=form.stars.data,
+                                           title=form.title.data, body=form.body.data, now=now_utc())
+            # Read before the commit expires the row: saves two queries after it.
+            return review.id, review.publish_at if review.status is ReviewStatus.HELD else None
+
+        ok, submitted = attempt(submit, form)
+        if ok and submitted is not None:
+            review_id, held_until = submitted
+            if held_until is not None:
+                flash(f"Thank you. {name} hears it privately first and can make it right; "
+                      f"your review is published on {held_until:%d %b %Y at %H:%M} UTC whatever happens.",
                       "success")
             else:
                 flash("Thank you. Your review is published.", "success")
-            return redirect(url_for("reviews.show", review_id=review.id))
+            return redirect(url_for("reviews.show", review_id=review_id))
     return render_template("reviews/new.html", form=form, business=business,
                            policy=window_policy()), form_status(form)
 

@@ -89,15 +89,17 @@ def record(
     from_status: ReviewStatus | None = None,
     to_status: ReviewStatus | None = None,
     **details: Any,
-) -> None:
-    db.session.add(
-        ReviewEvent(
-            review_id=review.id,
-            actor_id=actor_id,
-            action=action,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value if to_status else None,
-            details=details,
-            at=now,
-        )
+) -> ReviewEvent:
+    """Write the audit entry; flushed, so its id can name the fact in a notification."""
+    event = ReviewEvent(
+        review_id=review.id,
+        actor_id=actor_id,
+        action=action,
+        from_status=from_status.value if from_status else None,
+        to_status=to_status.value if to_status else None,
+        details=details,
+        at=now,
     )
+    db.session.add(event)
+    db.session.flush()
+    return event

@@ -240,9 +240,10 @@ def revise(review: Review, actor: User, *, stars: int, title: str, body: str, no
     compare_and_set(review, Action.REVISE, Review.status == was_status, **values)
     if stars != old_stars:
         _adjust_rating(review.business_id, 0, stars - old_stars)
-    record(review, "revised", actor_id=actor.id, now=now, stars_from=old_stars, stars_to=stars)
+    event = record(review, "revised", actor_id=actor.id, now=now, stars_from=old_stars, stars_to=stars)
+    # One notice per revision, even two in the same millisecond (two tabs, a retried POST).
     notify("review_revised", member_ids(review.business_id), now=now, review=review,
-           fact=f"{review.id}.{int(now.timestamp() * 1000)}")
+           fact=f"{review.id}.e{event.id}")
     if was_status is ReviewStatus.HELD and not window_policy().holds(stars):
         publish(review, now=now, released_by=Side.REVIEWER, actor=actor)
 

@@ -232,3 +232,11 @@ def test_release_times_within_the_next_interval_feed_the_sweeps_hints(shop, cloc
         ReviewFactory(business=business, publish_at=START + timedelta(seconds=seconds))
     found = reviews.release_times_within(now=START, horizon=timedelta(seconds=5), limit=10)
     assert found == [START + timedelta(seconds=1), START + timedelta(seconds=3)]
+
+
+def test_two_revisions_in_the_same_instant_are_two_notices(shop, clock):
+    business, _, _ = shop
+    review = submit(business, UserFactory(), 1, clock)
+    reviews.revise(review, review.author, stars=3, title="t", body="b", now=clock.now())
+    reviews.revise(review, review.author, stars=1, title="t", body="b", now=clock.now())
+    assert [n.facts["stars"] for n in notifications("review_revised")] == [3, 3, 1, 1]
