@@ -8,7 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviewsite.clock import now_utc
-from reviewsite.db_types import UTCDateTime, str_enum
+from reviewsite.db_types import UTCDateTime, partial_index, str_enum
 from reviewsite.extensions import db
 from reviewsite.models.review import Review
 from reviewsite.models.user import User
@@ -63,12 +63,7 @@ class Notification(db.Model):
 
     __table_args__ = (
         Index("ix_notification_recipient_created", "recipient_id", "created_at"),
-        Index(
-            "ix_notification_pending",
-            "next_attempt_at",
-            postgresql_where=db.text("email_status = 'pending'"),
-            sqlite_where=db.text("email_status = 'pending'"),
-        ),
+        partial_index("ix_notification_pending", "next_attempt_at", where="email_status = 'pending'"),
     )
 
 

@@ -4,11 +4,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviewsite.clock import now_utc
-from reviewsite.db_types import UTCDateTime, str_enum
+from reviewsite.db_types import UTCDateTime, partial_index, str_enum
 from reviewsite.extensions import db
 from reviewsite.models.business import Business
 from reviewsite.models.user import User
@@ -90,40 +90,20 @@ class Review(db.Model):
         ),
         CheckConstraint("extended_seconds >= 0", name="extension_not_negative"),
         # The sweep's index: only held rows, so an idle sweep reads nothing but this index.
-        Index(
-            "ix_review_due",
-            "publish_at",
-            postgresql_where=db.text("status = 'held'"),
-            sqlite_where=db.text("status = 'held'"),
-        ),
-        Index(
-            "ix_review_reminder_due",
-            "reminder_due_at",
-            postgresql_where=db.text("status = 'held' AND reminder_due_at IS NOT NULL"),
-            sqlite_where=db.text("status = 'held' AND reminder_due_at IS NOT NULL"),
+        partial_index("ix_review_due", "publish_at", where="status = 'held'"),
+        partial_index(
+            "ix_review_reminder_due", "reminder_due_at", where="status = 'held' AND reminder_due_at IS NOT NULL"
         ),
         # The public business page: newest published first, the soonest held, the record.
-        Index(
-            "ix_review_business_published",
-            "business_id",
-            "published_at",
-            "id",
-            postgresql_where=db.text("status = 'published'"),
-            sqlite_where=db.text("status = 'published'"),
+        partial_index(
+            "ix_review_business_published", "business_id", "published_at", "id", where="status = 'published'"
         ),
-        Index(
-            "ix_review_business_held",
-            "business_id",
-            "publish_at",
-            postgresql_where=db.text("status = 'held'"),
-            sqlite_where=db.text("status = 'held'"),
-        ),
-        Index(
+        partial_index("ix_review_business_held", "business_id", "publish_at", where="status = 'held'"),
+        partial_index(
             "ix_review_business_record",
             "business_id",
             "first_business_reply_at",
-            postgresql_where=db.text("status = 'published' AND held_at IS NOT NULL"),
-            sqlite_where=db.text("status = 'published' AND held_at IS NOT NULL"),
+            where="status = 'published' AND held_at IS NOT NULL",
         ),
     )
 
