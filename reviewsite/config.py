@@ -11,6 +11,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kombu import Queue
+
+SWEEPS_QUEUE = "sweeps"
+SWEEP_TASKS = (
+    "reviewsite.publish_due",
+    "reviewsite.send_reminders",
+    "reviewsite.queue_digests",
+    "reviewsite.deliver_pending",
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -95,6 +105,12 @@ def from_environment() -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 3,
         "beat_schedule_filename": str(instance / "celerybeat-schedule"),
+        # The timers get a queue of their own, so a backlog of mail cannot make them wait or
+        # expire (invariant 3). A worker consumes every queue listed here unless told otherwise
+        # with -Q; the Procfile's optional "timers" worker consumes only this one.
+        "task_queues": (Queue("celery"), Queue(SWEEPS_QUEUE)),
+        "task_default_queue": "celery",
+        "task_routes": {name: {"queue": SWEEPS_QUEUE} for name in SWEEP_TASKS},
     }
     if broker_url.startswith("filesystem://"):
         celery["broker_transport_options"] = filesystem_broker_options(

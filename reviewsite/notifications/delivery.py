@@ -184,11 +184,17 @@ def due_ids(*, now: datetime, limit: int = 200) -> list[int]:
 
 
 def deliver_pending(*, limit: int = 200) -> dict[str, int]:
-    """The outbox sweep: whatever the after-commit message missed (broker down, worker killed)."""
+    """The outbox sweep: whatever the after-commit message missed (broker down, worker killed).
+
+    It stops starting batches after a few sweep intervals, so a slow mail server cannot keep a
+    worker slot (and the timers queued behind it) for long; the next sweep takes the rest."""
     with unit_of_work():
         ids = due_ids(now=now_utc(), limit=limit)
+    budget_ends = time.monotonic() + 3 * current_app.config["SWEEP_INTERVAL_SECONDS"]
     outcomes: dict[str, int] = {}
     for start in range(0, len(ids), BATCH):
+        if start and time.monotonic() > budget_ends:
+            break
         for outcome in deliver_batch(ids[start : start + BATCH]).values():
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
