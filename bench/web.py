@@ -115,8 +115,7 @@ def run(p: Profile, dataset: dict, results: Results) -> None:
     base = f"http://127.0.0.1:{port}"
     # The Procfile's web process, with the bench wrapper module instead of reviewsite:create_app().
     gunicorn = start([str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                      "--worker-class", "gthread", "--threads", "4",
-                      "--access-logfile", str(WORK / "access.log"), "bench.wsgi:app"], "gunicorn", app_env(MALLOC_ARENA_MAX="2"))
+                      "--access-logfile", str(WORK / "access.log"), "bench.wsgi:app"], "gunicorn", app_env())
     try:
         wait_for_port(port)
         slug = dataset["popular_slug"]
