@@ -124,5 +124,8 @@ def write(p: Profile, dataset: dict, results: Results, command: str, seconds: fl
     for key, text in notes.items():
         if key.startswith("finding_"):
             lines.append(f"- {text}")
+    gaps = ROOT / "bench" / "GAPS.md"
+    if gaps.exists():  # the engineers' analysis of the goals not met, kept with the code
+        lines += ["", gaps.read_text().rstrip()]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
     (WORK / "results.json").write_text(json.dumps({"figures": f, "notes": notes}, indent=2))
