@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from reviewsite.account.forms import preferences_form
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
-from reviewsite.extensions import csrf, db
-from reviewsite.models import Delivery, Notification
+from reviewsite.extensions import csrf
+from reviewsite.models import Delivery
 from reviewsite.notifications.catalogue import TOPICS, summary_for
 from reviewsite.services import inbox, notices, preferences, tokens
 from reviewsite.web import attempt, form_status
@@ -25,11 +24,8 @@ def my_reviews():
 @bp.route("/notifications")
 @login_required
 def notifications():
-    rows = db.session.scalars(
-        select(Notification).where(Notification.recipient_id == current_user.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)
-    ).all()
-    return render_template("account/notifications.html", rows=rows, summary_for=summary_for, form=EmptyForm())
+    return render_template("account/notifications.html", rows=notices.recent_for(current_user),
+                           summary_for=summary_for, form=EmptyForm())
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])

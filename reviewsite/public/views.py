@@ -2,10 +2,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
 
 from reviewsite.extensions import db
-from reviewsite.models import Business
 from reviewsite.public.forms import SearchForm
 from reviewsite.services import access, businesses, listings
 
@@ -16,8 +14,7 @@ PER_PAGE = 20
 
 @bp.route("/")
 def home():
-    recent = db.session.scalars(select(Business).order_by(Business.created_at.desc()).limit(8)).all()
-    return render_template("public/home.html", form=SearchForm(request.args), recent=recent)
+    return render_template("public/home.html", form=SearchForm(request.args), recent=businesses.recent())
 
 
 @bp.route("/businesses")
@@ -32,7 +29,7 @@ def search():
 
 @bp.route("/b/<slug>")
 def business(slug: str):
-    found = db.session.scalar(select(Business).where(Business.slug == slug)) or abort(404)
+    found = businesses.by_slug(slug) or abort(404)
     held = listings.held_summary(found)
     page = db.paginate(listings.published_reviews_query(found), per_page=PER_PAGE, error_out=False, count=False)
     # Held and published reviews are exactly the ones the kept rating counts: no COUNT query.

@@ -12,7 +12,6 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
@@ -26,7 +25,7 @@ from reviewsite.reviews.forms import (
     ResponseForm,
     ReviewForm,
 )
-from reviewsite.services import access, reviews, thread
+from reviewsite.services import access, businesses, reviews, thread
 from reviewsite.services.settings import window_policy
 from reviewsite.web import attempt, form_status
 
@@ -34,7 +33,7 @@ bp = Blueprint("reviews", __name__)
 
 
 def _business_or_404(slug: str) -> Business:
-    return db.session.scalar(select(Business).where(Business.slug == slug)) or abort(404)
+    return businesses.by_slug(slug) or abort(404)
 
 
 def _private_review_or_404(review_id: int) -> Review:

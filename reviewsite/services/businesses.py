@@ -75,6 +75,14 @@ def create_business(
     return business
 
 
+def by_slug(slug: str) -> Business | None:
+    return db.session.scalar(select(Business).where(Business.slug == slug))
+
+
+def recent(limit: int = 8) -> list[Business]:
+    return list(db.session.scalars(select(Business).order_by(Business.created_at.desc()).limit(limit)))
+
+
 def businesses_of(user: User) -> list[Business]:
     return list(
         db.session.scalars(

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from reviewsite.extensions import db
 from reviewsite.models import Notification, User
+
+
+def recent_for(user: User, *, limit: int = 100) -> list[Notification]:
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.recipient_id == user.id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_read(user: User, notification_id: int, *, now: datetime) -> Notification | None:
