@@ -14,11 +14,12 @@ from typing import Any
 from kombu import Queue
 
 SWEEPS_QUEUE = "sweeps"
+# The timers: quick database sweeps only. The pending-mail sweep talks to the mail server and
+# stays on the default queue, so a slow server can never hold up a publication.
 SWEEP_TASKS = (
     "reviewsite.publish_due",
     "reviewsite.send_reminders",
     "reviewsite.queue_digests",
-    "reviewsite.deliver_pending",
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

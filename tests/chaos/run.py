@@ -774,11 +774,13 @@ def start_world(profile: Profile, tmp: Path, seed_value: int) -> World:
     fleet.make_web().start()
     for index in range(2):
         fleet.make_worker(index).start()
+    fleet.make_timers().start()
     fleet.make_beat(0).start()
     wait_until(lambda: port_open(fleet.web_port), timeout=60, what="gunicorn to listen")
     wait_until(lambda: all("ready." in w.log_text() for w in fleet.workers), timeout=90, what="the workers")
     wait_until(lambda: "beat: Starting..." in fleet.beats[0].log_text(), timeout=60, what="beat")
-    say(f"web (gunicorn, 2 workers) on port {fleet.web_port}, 2 Celery workers (concurrency 2) and beat running")
+    say(f"web (gunicorn, 2 workers) on port {fleet.web_port}, 2 Celery workers (concurrency 2), "
+        "the timers worker and beat running")
     return world
 
 

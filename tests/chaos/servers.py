@@ -362,6 +362,18 @@ class Fleet:
         self.workers.append(worker)
         return worker
 
+    def make_timers(self) -> Proc:
+        """The Procfile's "timers" worker: only the sweeps queue, so publication never waits
+        behind mail. It is a worker like the others for the kills."""
+        worker = Proc(
+            "timers",
+            self.celery("worker", "--loglevel", "INFO", "--queues", "sweeps", "--concurrency", "1",
+                        "--hostname", "timers@%h", "--without-mingle", "--without-gossip"),
+            self.env, self.tmp / "timers.log",
+        )
+        self.workers.append(worker)
+        return worker
+
     def make_beat(self, index: int) -> Proc:
         beat = Proc(
             f"beat{index}",
