@@ -5,11 +5,9 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
 from reviewsite.clock import now_utc
-from reviewsite.extensions import db
-from reviewsite.models import EmailStatus, Notification, User
+from reviewsite.models import User
 from reviewsite.notifications import delivery
 from reviewsite.services import accounts, businesses, digests, reminders, reviews
 from reviewsite.services.settings import window_policy
@@ -76,7 +74,7 @@ def create_moderator(email: str) -> None:
         user = accounts.find_by_email(email)
         if user is None:
             raise click.ClickException(f"no account with email {email}")
-        user.is_moderator = True
+        accounts.make_moderator(user)
     click.echo(f"{email} is now a moderator")
 
 
@@ -88,8 +86,7 @@ def outbox() -> None:
 @outbox.command("dead")
 @with_appcontext
 def outbox_dead() -> None:
-    rows = db.session.scalars(select(Notification).where(Notification.email_status == EmailStatus.DEAD))
-    for row in rows:
+    for row in delivery.dead():
         click.echo(f"{row.id}\t{row.kind}\tattempts={row.attempts}\t{row.last_error or ''}")
 
 
@@ -99,13 +96,8 @@ def outbox_dead() -> None:
 def outbox_retry(ids: tuple[int, ...]) -> None:
     """Put dead notifications (all, or the given ids) back in the queue."""
     with unit_of_work():
-        query = select(Notification).where(Notification.email_status == EmailStatus.DEAD)
-        if ids:
-            query = query.where(Notification.id.in_(ids))
-        rows = list(db.session.scalars(query))
-        for row in rows:
-            row.email_status, row.attempts, row.next_attempt_at = EmailStatus.PENDING, 0, now_utc()
-    click.echo(f"requeued {len(rows)}")
+        count = delivery.retry_dead(ids=ids, now=now_utc())
+    click.echo(f"requeued {count}")
 
 
 def init_app(app: Flask) -> None:

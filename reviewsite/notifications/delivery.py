@@ -198,3 +198,19 @@ def deliver_pending(*, limit: int = 200) -> dict[str, int]:
         for outcome in deliver_batch(ids[start : start + BATCH]).values():
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+def dead(*, ids: tuple[int, ...] = ()) -> list[Notification]:
+    query = select(Notification).where(Notification.email_status == EmailStatus.DEAD).order_by(Notification.id)
+    if ids:
+        query = query.where(Notification.id.in_(ids))
+    return list(db.session.scalars(query))
+
+
+def retry_dead(*, ids: tuple[int, ...] = (), now: datetime) -> int:
+    """An operator puts given-up mail back in the queue, with a fresh count of attempts."""
+    rows = dead(ids=ids)
+    for row in rows:
+        row.email_status, row.attempts, row.next_attempt_at = EmailStatus.PENDING, 0, now
+    db.session.flush()
+    return len(rows)

@@ -83,3 +83,9 @@ def set_password(user: User, password: str, *, now: datetime) -> None:
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
     db.session.flush()
+
+
+def make_moderator(user: User) -> None:
+    """An operator's decision (``flask create-moderator``); no page can grant it."""
+    user.is_moderator = True
+    db.session.flush()
