@@ -31,6 +31,10 @@ class Business(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     rating_count: Mapped[int] = mapped_column(default=0)
     rating_sum: Mapped[int] = mapped_column(default=0)
+    # Bumped by the services in the same transaction as any change a public business page shows
+    # (a review published, revised, withdrawn, removed, answered; a window moved), so a rendered
+    # page can be cached under (business, listing_version) and is never served stale.
+    listing_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="business")

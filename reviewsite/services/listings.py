@@ -6,10 +6,11 @@ selected for a public page, so no template mistake can leak them (invariant 1).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
@@ -43,6 +44,19 @@ class HeldSummary:
     @property
     def more(self) -> int:
         return self.total - len(self.soonest)
+
+
+def changed(business_ids: Iterable[int]) -> None:
+    """A public business page will look different: bump ``listing_version`` in the caller's
+    transaction, so a page cached under the old version is never served again."""
+    ids = sorted(set(business_ids))
+    if ids:
+        db.session.execute(
+            update(Business)
+            .where(Business.id.in_(ids))
+            .values(listing_version=Business.listing_version + 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def held_summary(business: Business, *, show: int = 10) -> HeldSummary:

@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Membership, Review, ReviewEvent, ReviewStatus, Side, User
-from reviewsite.services import access, reminders
+from reviewsite.services import access, listings, reminders
 from reviewsite.services.errors import Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, compare_and_set, record, require
 from reviewsite.services.outbox import Fact, notify, notify_many
@@ -49,11 +49,15 @@ def _check_stars(stars: int) -> int:
 
 
 def _adjust_rating(business_id: int, count: int, stars: int) -> None:
-    """Keep the business's aggregate in step, in the same statement-level transaction."""
+    """Keep the business's aggregate in step, in the same transaction; its page changes too."""
     db.session.execute(
         update(Business)
         .where(Business.id == business_id)
-        .values(rating_count=Business.rating_count + count, rating_sum=Business.rating_sum + stars)
+        .values(
+            rating_count=Business.rating_count + count,
+            rating_sum=Business.rating_sum + stars,
+            listing_version=Business.listing_version + 1,
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -122,6 +126,7 @@ def publish(review: Review, *, now: datetime, released_by: Side, actor: User | N
         to_status=ReviewStatus.PUBLISHED,
         released_by=released_by.value,
     )
+    listings.changed([review.business_id])
     notify("review_published", [review.author_id, *member_ids(review.business_id)], now=now, review=review)
 
 
@@ -167,6 +172,7 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
             for row in published
         ],
     )
+    listings.changed(row.business_id for row in published)
     members = members_by_business({row.business_id for row in published})
     notify_many(
         "review_published",
@@ -219,6 +225,8 @@ def save_response(review: Review, actor: User, body: str, *, now: datetime) -> N
         review, Action.RESPOND, response_body=body or None, response_updated_at=now if body else None
     )
     record(review, "response_saved" if body else "response_removed", actor_id=actor.id, now=now)
+    if review.status is ReviewStatus.PUBLISHED:
+        listings.changed([review.business_id])
 
 
 def revise(review: Review, actor: User, *, stars: int, title: str, body: str, now: datetime) -> None:
@@ -240,6 +248,8 @@ def revise(review: Review, actor: User, *, stars: int, title: str, body: str, no
     compare_and_set(review, Action.REVISE, Review.status == was_status, **values)
     if stars != old_stars:
         _adjust_rating(review.business_id, 0, stars - old_stars)
+    else:
+        listings.changed([review.business_id])
     event = record(review, "revised", actor_id=actor.id, now=now, stars_from=old_stars, stars_to=stars)
     # One notice per revision, even two in the same millisecond (two tabs, a retried POST).
     notify("review_revised", member_ids(review.business_id), now=now, review=review,
@@ -274,6 +284,7 @@ def extend_window(review: Review, actor: User, *, hours: int, now: datetime) -> 
         reminder_due_at=reminders.next_reminder_after_extension(review, old_publish_at + extra),
     )
     record(review, "extended", actor_id=actor.id, now=now, hours=hours)
+    listings.changed([review.business_id])  # the placeholder shows the new release date
     notify("window_extended", member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.{review.extended_seconds}")
 
