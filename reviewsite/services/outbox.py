@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, ColumnElement, FromClause, Insert, String, case, cast, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewsite.extensions import db
@@ -26,10 +26,43 @@ INSERT_CHUNK = 500
 def review_facts(review: Review | None) -> dict[str, object]:
     if review is None:
         return {}
-    return {
-        "stars": review.stars,
-        "publish_at": review.publish_at.isoformat() if review.publish_at else None,
-    }
+    return review_facts_of(review.stars, review.publish_at)
+
+
+def review_facts_of(stars: int, publish_at: datetime | None) -> dict[str, object]:
+    """A review's facts at this moment, as a notice keeps them (see :func:`review_facts_sql`)."""
+    return {"stars": stars, "publish_at": publish_at.isoformat() if publish_at else None}
+
+
+def review_facts_sql(stars: ColumnElement[int], publish_at: ColumnElement[datetime]) -> ColumnElement[str]:
+    """:func:`review_facts` as a PostgreSQL expression giving the very JSON text the ORM writes for
+    that dict (``json.dumps``: ``{"stars": 2, "publish_at": "2026-11-23T10:00:00.250000+00:00"}``),
+    so a notice written by a bulk statement reads, renders and compares like any other."""
+    iso = iso_utc_sql(publish_at)
+    return cast(
+        func.concat('{"stars": ', stars, ', "publish_at": ', func.coalesce('"' + iso + '"', "null"), "}", type_=String),
+        JSON,
+    )
+
+
+def iso_utc_sql(moment: ColumnElement[datetime]) -> ColumnElement[str]:
+    """``datetime.isoformat()`` of a UTC timestamptz on PostgreSQL: the fraction only when there is
+    one (Python drops ``.000000``), and the offset ``+00:00`` (values are read back in UTC)."""
+    utc = func.timezone("UTC", moment)
+    return (
+        func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS', type_=String)
+        + case((func.date_trunc("second", moment) == moment, ""), else_=func.to_char(utc, ".US", type_=String))
+        + "+00:00"
+    )
+
+
+def dedupe_key(kind: str, subject: str | int, recipient_id: int) -> str:
+    return f"{kind}:{subject}:{recipient_id}"
+
+
+def dedupe_key_sql(kind: str, subject: ColumnElement, recipient_id: ColumnElement[int]) -> ColumnElement[str]:
+    """:func:`dedupe_key` in SQL."""
+    return func.concat(literal(f"{kind}:", String), subject, ":", recipient_id, type_=String)
 
 
 _STATUS_FOR = {
@@ -46,6 +79,20 @@ def _email_statuses(kind: str, recipient_ids: list[int]) -> dict[int, EmailStatu
     if topic is None:  # account mail always goes
         return {user_id: EmailStatus.PENDING for user_id in recipient_ids}
     return {user_id: _STATUS_FOR[d] for user_id, d in deliveries_for(topic, recipient_ids).items()}
+
+
+def email_status_sql(kind: str, recipient_id: ColumnElement[int]) -> ColumnElement[str]:
+    """:func:`_email_statuses` as a SQL expression for one recipient, from the same preference
+    rule (:func:`reviewsite.services.preferences.delivery_sql`) and the same mapping."""
+    from reviewsite.services.preferences import delivery_sql
+
+    topic = topic_of(kind)
+    if topic is None:
+        return literal(EmailStatus.PENDING.value, String)
+    return case(
+        {delivery.value: status.value for delivery, status in _STATUS_FOR.items()},
+        value=delivery_sql(topic, recipient_id),
+    )
 
 
 @dataclass(frozen=True)
@@ -68,7 +115,7 @@ def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timed
     statuses = _email_statuses(kind, sorted({r for fact in facts for r in fact.recipient_ids}))
     rows = [
         {
-            "dedupe_key": f"{kind}:{fact.subject}:{recipient_id}",
+            "dedupe_key": dedupe_key(kind, fact.subject, recipient_id),
             "kind": kind,
             "recipient_id": recipient_id,
             "review_id": fact.review_id,
@@ -94,8 +141,54 @@ def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timed
             .returning(Notification.id)
         )
         ids.extend(db.session.scalars(statement))
-    db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
+    remember_new(ids)
     return ids
+
+
+def notify_from_select(
+    kind: str,
+    rows: FromClause,
+    *,
+    order_by: list[ColumnElement],
+    now: datetime | ColumnElement[datetime],
+    delay: timedelta = timedelta(0),
+) -> Insert:
+    """:func:`notify_many` as one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id``
+    (PostgreSQL), for a statement that finds its facts and recipients in SQL. ``rows`` has the
+    columns ``subject``, ``review_id``, ``recipient_id`` and ``facts`` (JSON); rows are written
+    in ``order_by`` order. ``now`` may be a bound parameter, so that a statement built once serves
+    every call. The caller executes it (or embeds it as a CTE) and must hand the returned ids to
+    :func:`remember_new`, as :func:`notify_many` does, for after-commit dispatch."""
+    c = rows.c
+    if not isinstance(now, ColumnElement):
+        now = literal(now, Notification.created_at.type)
+    source = select(
+        dedupe_key_sql(kind, c.subject, c.recipient_id),
+        literal(kind, String),
+        c.recipient_id,
+        c.review_id,
+        c.facts,
+        now,
+        now + delay if delay else now,
+        email_status_sql(kind, c.recipient_id),
+        literal(0),
+    ).order_by(*order_by)
+    return (
+        postgresql.insert(Notification)
+        .from_select(
+            ["dedupe_key", "kind", "recipient_id", "review_id", "facts", "created_at", "next_attempt_at",
+             "email_status", "attempts"],
+            source,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id)
+    )
+
+
+def remember_new(ids: list[int]) -> None:
+    """Hand the ids of rows really inserted to the after-commit dispatch."""
+    if ids:
+        db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
 
 
 def notify(

@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, func, select, type_coerce
 
 from reviewsite.extensions import db
 from reviewsite.models import Delivery, NotificationPreference, User
 from reviewsite.notifications.catalogue import TOPICS
 from reviewsite.services.errors import Invalid
+
+# What a person gets for a topic they never chose about: the email, at once.
+DEFAULT_DELIVERY = Delivery.EMAIL
 
 
 def choices_of(user: User) -> dict[str, Delivery]:
@@ -24,7 +27,7 @@ def choices_of(user: User) -> dict[str, Delivery]:
             )
         ).all()
     )
-    return {topic: chosen.get(topic, Delivery.EMAIL) for topic in TOPICS}
+    return {topic: chosen.get(topic, DEFAULT_DELIVERY) for topic in TOPICS}
 
 
 def deliveries_for(topic: str, user_ids: Iterable[int]) -> dict[int, Delivery]:
@@ -37,7 +40,19 @@ def deliveries_for(topic: str, user_ids: Iterable[int]) -> dict[int, Delivery]:
             )
         ).all()
     ) if ids else {}
-    return {user_id: chosen.get(user_id, Delivery.EMAIL) for user_id in ids}
+    return {user_id: chosen.get(user_id, DEFAULT_DELIVERY) for user_id in ids}
+
+
+def delivery_sql(topic: str, user_id: ColumnElement[int]) -> ColumnElement[str]:
+    """:func:`deliveries_for` as a SQL expression, for statements that write notifications in
+    bulk: the recipient's stored choice for ``topic`` (one row at most, by the unique constraint),
+    else :data:`DEFAULT_DELIVERY`. Evaluates to the stored string value of a :class:`Delivery`."""
+    chosen = (
+        select(type_coerce(NotificationPreference.delivery, String))  # the stored VARCHAR, no Enum
+        .where(NotificationPreference.user_id == user_id, NotificationPreference.topic == topic)
+        .scalar_subquery()
+    )
+    return func.coalesce(chosen, DEFAULT_DELIVERY.value)
 
 
 def choose(user_id: int, topic: str, delivery: Delivery, *, now: datetime) -> None:

@@ -1,0 +1,293 @@
+"""The sweep's one-statement batch on PostgreSQL (services/sweep_postgres.py) against the portable
+path SQLite runs (reviews._publish_due_portable): the same rows, byte for byte, for the same data;
+and sweeps running at the same time never publish a review twice.
+
+Only PostgreSQL has the one-statement path, so these tests are not applicable on SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Text, cast, func, select
+
+from reviewsite.extensions import db
+from reviewsite.models import (
+    Business,
+    Delivery,
+    EmailStatus,
+    Membership,
+    Notification,
+    NotificationPreference,
+    Review,
+    ReviewEvent,
+    ReviewStatus,
+    User,
+)
+from reviewsite.services import reviews
+from reviewsite.services.outbox import PENDING_IDS_KEY, notify
+from reviewsite.unit_of_work import unit_of_work
+from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
+from tests.helpers import START
+
+
+@pytest.fixture
+def pg(ctx):
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the one-statement sweep exists on PostgreSQL only")
+
+
+def prefer(user: User, topic: str, delivery: Delivery) -> None:
+    db.session.add(NotificationPreference(user_id=user.id, topic=topic, delivery=delivery, updated_at=START))
+    db.session.flush()
+
+
+def written(review_ids: list[int], business_ids: list[int]) -> dict[str, object]:
+    """Everything a sweep writes, without the ids sequences hand out (they differ per run);
+    JSON as the stored text, so that a difference of one space shows."""
+    db.session.expire_all()
+    notes = db.session.execute(
+        select(Notification.dedupe_key, Notification.kind, Notification.recipient_id, Notification.review_id,
+               cast(Notification.facts, Text), Notification.created_at, Notification.next_attempt_at,
+               Notification.email_status, Notification.attempts, Notification.read_at, Notification.lease_until,
+               Notification.sent_at, Notification.id)
+        .where(Notification.review_id.in_(review_ids))
+        .order_by(Notification.id)
+    ).all()
+    pending = set(db.session.info.get(PENDING_IDS_KEY, []))
+    return {
+        "reviews": db.session.execute(
+            select(Review.id, Review.status, Review.published_at, Review.released_by, Review.reminder_due_at,
+                   Review.publish_at)
+            .where(Review.id.in_(review_ids)).order_by(Review.id)
+        ).all(),
+        "events": db.session.execute(
+            select(ReviewEvent.review_id, ReviewEvent.actor_id, ReviewEvent.action, ReviewEvent.from_status,
+                   ReviewEvent.to_status, cast(ReviewEvent.details, Text), ReviewEvent.at)
+            .where(ReviewEvent.review_id.in_(review_ids)).order_by(ReviewEvent.id)
+        ).all(),
+        # In id order: the author first, then the members in membership order, review by review.
+        "notifications": [tuple(row[:-1]) for row in notes],
+        "dispatched": [row.dedupe_key for row in notes if row.id in pending],
+        "listing_versions": db.session.execute(
+            select(Business.id, Business.listing_version).where(Business.id.in_(business_ids)).order_by(Business.id)
+        ).all(),
+    }
+
+
+def test_the_one_statement_sweep_writes_exactly_what_the_portable_path_writes(pg, clock):
+    # Businesses with no member, one, and three; the members choose email, the digest, the site
+    # only, or nothing (the default, email), some only for other topics.
+    lonely = BusinessFactory()
+    cafe, bakery = BusinessFactory(), BusinessFactory()
+    owner, staff, helper, baker = UserFactory(), UserFactory(), UserFactory(), UserFactory()
+    for business, user in ((cafe, owner), (cafe, staff), (cafe, helper), (bakery, baker)):
+        MembershipFactory(business=business, user=user)
+    prefer(staff, "review_published", Delivery.DIGEST)
+    prefer(helper, "review_published", Delivery.SITE_ONLY)
+    prefer(helper, "review_held", Delivery.EMAIL)
+    prefer(owner, "review_updates", Delivery.SITE_ONLY)  # another topic: review_published is email
+    prefer(baker, "review_published", Delivery.EMAIL)
+    site_only_author = UserFactory()
+    prefer(site_only_author, "review_published", Delivery.SITE_ONLY)
+    digest_author = UserFactory()
+    prefer(digest_author, "review_published", Delivery.DIGEST)
+
+    due = [
+        # release times with and without a fraction of a second (isoformat drops ".000000")
+        ReviewFactory(business=cafe, author=site_only_author, stars=1, publish_at=START + timedelta(minutes=5)),
+        ReviewFactory(business=cafe, author=digest_author, stars=3,
+                      publish_at=START + timedelta(minutes=1, microseconds=250000)),
+        ReviewFactory(business=lonely, stars=2, publish_at=START + timedelta(minutes=2, microseconds=7)),
+        ReviewFactory(business=bakery, stars=2, publish_at=START + timedelta(minutes=3)),
+        ReviewFactory(business=bakery, stars=1, publish_at=START + timedelta(minutes=3)),  # same instant
+        ReviewFactory(business=cafe, stars=3, publish_at=START + timedelta(minutes=4), reminder_due_at=START),
+    ]
+    # An author who joined the business later is one recipient, once.
+    MembershipFactory(business=bakery, user=due[3].author)
+    not_due = ReviewFactory(business=cafe, publish_at=START + timedelta(hours=2))
+    gone = ReviewFactory(business=cafe, status=ReviewStatus.WITHDRAWN, withdrawn_at=START,
+                         publish_at=START + timedelta(minutes=1))
+    # A notice already written for one recipient (a retried sweep, say) is not written again.
+    notify("review_published", [owner], now=START, review=due[0])
+    db.session.info.pop(PENDING_IDS_KEY, None)
+
+    review_ids = [r.id for r in (*due, not_due, gone)]
+    business_ids = [lonely.id, cafe.id, bakery.id]
+    now = START + timedelta(hours=1)
+    batches = (4, 4)  # two batches, the first one full
+
+    savepoint = db.session.begin_nested()
+    portable = [reviews._publish_due_portable(now=now, limit=n) for n in batches]
+    expected = written(review_ids, business_ids)
+    savepoint.rollback()
+    db.session.info.pop(PENDING_IDS_KEY, None)
+    db.session.expire_all()
+
+    one_statement = [reviews.publish_due(now=now, limit=n) for n in batches]
+    got = written(review_ids, business_ids)
+
+    assert one_statement == portable
+    by_time = sorted(due, key=lambda r: (r.publish_at, r.id))
+    assert one_statement[0] + one_statement[1] == [r.id for r in by_time]
+    assert got == expected
+
+    # And what that is, spelled out for a few rows.
+    statuses = {(n.recipient_id, n.review_id): n for n in db.session.scalars(
+        select(Notification).where(Notification.review_id.in_(review_ids)))}
+    assert statuses[(site_only_author.id, due[0].id)].email_status is EmailStatus.SITE_ONLY
+    assert statuses[(digest_author.id, due[1].id)].email_status is EmailStatus.DIGEST
+    assert statuses[(staff.id, due[1].id)].email_status is EmailStatus.DIGEST
+    assert statuses[(helper.id, due[1].id)].email_status is EmailStatus.SITE_ONLY
+    assert statuses[(owner.id, due[1].id)].email_status is EmailStatus.PENDING
+    assert statuses[(baker.id, due[3].id)].email_status is EmailStatus.PENDING
+    assert statuses[(due[2].author_id, due[2].id)].email_status is EmailStatus.PENDING
+    note = statuses[(staff.id, due[1].id)]
+    assert note.dedupe_key == f"review_published:{due[1].id}:{staff.id}"
+    assert note.facts == {"stars": 3, "publish_at": (START + timedelta(minutes=1, microseconds=250000)).isoformat()}
+    assert (note.created_at, note.next_attempt_at, note.attempts) == (now, now, 0)
+    recipients = [n.recipient_id for n in db.session.scalars(
+        select(Notification).where(Notification.review_id == due[3].id).order_by(Notification.id))]
+    assert recipients == [due[3].author_id, baker.id]
+    # due[0], [1], [5]: author and 3 members; [2]: its author; [3]: author (a member too) and
+    # the baker; [4]: author, baker, [3]'s author. The owner's for due[0] was there before.
+    assert len(got["notifications"]) == 4 * 3 + 1 + 2 + 3
+    assert len(got["dispatched"]) == len(got["notifications"]) - 1
+    assert [e[0] for e in got["events"]] == [r.id for r in by_time]
+    assert got["events"][0][5] == '{"released_by": "system"}'
+
+
+def test_an_idle_one_statement_sweep_writes_nothing(pg, clock):
+    review = ReviewFactory(publish_at=START + timedelta(hours=1))
+    version = review.business.listing_version
+    assert reviews.publish_due(now=START) == []
+    assert db.session.info.get(PENDING_IDS_KEY, []) == []
+    db.session.refresh(review.business)
+    assert review.business.listing_version == version
+    assert db.session.scalar(select(func.count(ReviewEvent.id)).where(ReviewEvent.review_id == review.id)) == 0
+
+
+# -- sweeps at the same time, on their own connections and transactions ------------------------
+
+
+@pytest.fixture
+def committed(app):
+    """Due reviews committed for real (other connections must see them), deleted afterwards."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SKIP LOCKED sweeps run on PostgreSQL; SQLite serialises writers")
+        made: dict[str, list[int]] = {}
+        with unit_of_work() as session:
+            # The oldest ten of one business, the rest of another: a sweep bumps the listing
+            # version of each business it publishes for, so two sweeps over the same business
+            # take turns on that row (as they would on any other write to it).
+            businesses = [BusinessFactory(slug=f"concurrent-sweeps-{i}") for i in range(2)]
+            members = [MembershipFactory(business=b).user_id for b in businesses for _ in range(2)]
+            rows = [ReviewFactory(business=businesses[i >= 10], publish_at=START + timedelta(seconds=i))
+                    for i in range(60)]
+            session.flush()
+            made = {"business": [b.id for b in businesses], "reviews": [r.id for r in rows],
+                    "users": [r.author_id for r in rows] + members}
+        try:
+            yield made
+        finally:
+            db.session.remove()
+            with db.engine.begin() as conn:
+                ids = made["reviews"]
+                conn.execute(sa.delete(Notification).where(Notification.review_id.in_(ids)))
+                conn.execute(sa.delete(ReviewEvent).where(ReviewEvent.review_id.in_(ids)))
+                conn.execute(sa.delete(Review).where(Review.id.in_(ids)))
+                conn.execute(sa.delete(Membership).where(Membership.business_id.in_(made["business"])))
+                conn.execute(sa.delete(Business).where(Business.id.in_(made["business"])))
+                conn.execute(sa.delete(User).where(User.id.in_(made["users"])))
+
+
+def _counts(app, review_ids: list[int]) -> tuple[dict[int, int], dict[str, int], set[ReviewStatus]]:
+    with app.app_context():
+        events = dict(db.session.execute(
+            select(ReviewEvent.review_id, func.count()).where(
+                ReviewEvent.review_id.in_(review_ids), ReviewEvent.action == "published")
+            .group_by(ReviewEvent.review_id)).all())
+        notes = dict(db.session.execute(
+            select(Notification.dedupe_key, func.count()).where(Notification.review_id.in_(review_ids))
+            .group_by(Notification.dedupe_key)).all())
+        statuses = set(db.session.scalars(select(Review.status).where(Review.id.in_(review_ids))))
+        db.session.remove()
+    return events, notes, statuses
+
+
+def test_a_sweep_skips_the_rows_another_sweep_holds(app, committed):
+    """Sweep A claims the oldest ten and keeps its transaction open; sweep B, meanwhile, takes the
+    rest without waiting for A (SKIP LOCKED) and never touches A's rows."""
+    now = START + timedelta(hours=1)
+    claimed, release, results = threading.Event(), threading.Event(), {}
+
+    def sweep_a() -> None:
+        with app.app_context():
+            try:
+                with unit_of_work() as session:
+                    results["a"] = reviews.publish_due(now=now, limit=10)
+                    claimed.set()
+                    assert release.wait(30)
+                    session.flush()
+            finally:
+                claimed.set()
+                db.session.remove()
+
+    thread = threading.Thread(target=sweep_a)
+    thread.start()
+    try:
+        assert claimed.wait(30)
+        with app.app_context():
+            with unit_of_work() as session:
+                session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # a wait would fail, not hang
+                results["b"] = reviews.publish_due(now=now, limit=500)
+            db.session.remove()
+    finally:
+        release.set()
+        thread.join(30)
+    ids = committed["reviews"]
+    assert results["a"] == ids[:10]
+    assert results["b"] == ids[10:]
+    events, notes, statuses = _counts(app, ids)
+    assert events == {review_id: 1 for review_id in ids}
+    assert len(notes) == len(ids) * 3 and set(notes.values()) == {1}
+    assert statuses == {ReviewStatus.PUBLISHED}
+
+
+def test_racing_sweeps_publish_each_review_once(app, committed):
+    now = START + timedelta(hours=1)
+    published: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def sweep() -> None:
+        with app.app_context():
+            try:
+                start.wait(10)
+                while True:
+                    with unit_of_work():
+                        ids = reviews.publish_due(now=now, limit=3)
+                    published.extend(ids)
+                    if not ids:
+                        break
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    ids = committed["reviews"]
+    assert sorted(published) == ids  # every one, and none twice
+    events, notes, statuses = _counts(app, ids)
+    assert events == {review_id: 1 for review_id in ids}
+    assert len(notes) == len(ids) * 3 and set(notes.values()) == {1}
+    assert statuses == {ReviewStatus.PUBLISHED}
