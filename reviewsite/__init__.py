@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from reviewsite import models  # noqa: F401 - registers the tables with the metadata
     from reviewsite.database import configure_engine, render_migration_item
-    from reviewsite.extensions import celery_init_app, csrf, db, limiter, login_manager, migrate
+    from reviewsite.extensions import cache, celery_init_app, csrf, db, limiter, login_manager, migrate
     from reviewsite.notifications import dispatch
 
     db.init_app(app)
@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to continue."

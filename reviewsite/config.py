@@ -75,6 +75,33 @@ def filesystem_broker_options(folder: Path) -> dict[str, Any]:
     }
 
 
+CACHE_TYPES = ("SimpleCache", "RedisCache", "NullCache")
+
+
+def cache_settings() -> dict[str, Any]:
+    """Flask-Caching, for rendered page fragments. Entries are keyed on versions kept in the
+    database, so they never go stale; the limits only bound memory. Default: a cache in each
+    process (SimpleCache, at most CACHE_THRESHOLD entries). Production may share one in Redis:
+    CACHE_TYPE=RedisCache and CACHE_REDIS_URL (another Redis database than the broker's)."""
+    env = os.environ.get
+    cache_type = env("CACHE_TYPE", "") or "SimpleCache"
+    if cache_type not in CACHE_TYPES:
+        raise RuntimeError(f"CACHE_TYPE must be one of {', '.join(CACHE_TYPES)}, got {cache_type!r}")
+    settings: dict[str, Any] = {
+        "CACHE_TYPE": cache_type,
+        "CACHE_DEFAULT_TIMEOUT": _int("CACHE_DEFAULT_TIMEOUT", 3600),
+        "CACHE_THRESHOLD": _int("CACHE_THRESHOLD", 500),
+        "CACHE_KEY_PREFIX": env("CACHE_KEY_PREFIX", "reviewsite:"),
+        "CACHE_NO_NULL_WARNING": True,
+    }
+    if cache_type == "RedisCache":
+        url = env("CACHE_REDIS_URL", "")
+        if not url:
+            raise RuntimeError("CACHE_REDIS_URL must be set when CACHE_TYPE=RedisCache")
+        settings["CACHE_REDIS_URL"] = url
+    return settings
+
+
 def from_environment() -> dict[str, Any]:
     """Read every setting the operator may change. Called by create_app, never at import."""
     env = os.environ.get
@@ -154,6 +181,7 @@ def from_environment() -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        **cache_settings(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

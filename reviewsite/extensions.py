@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery, Task
 from flask import Flask
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,6 +33,9 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+# Rendered page fragments (the business page's reviews), keyed on versions kept in the database:
+# an entry is never invalidated, only no longer asked for. Settings: config.cache_settings.
+cache = Cache()
 
 
 def celery_init_app(app: Flask) -> Celery:

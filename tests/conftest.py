@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 
 from reviewsite import create_app
 from reviewsite.clock import FrozenClock
-from reviewsite.extensions import db
+from reviewsite.extensions import cache, db
 from tests.helpers import START, WebClient, app_config
 
 BACKENDS = [b for b in os.environ.get("REVIEWSITE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
@@ -78,6 +78,9 @@ def db_connection(app: Flask, clock: FrozenClock) -> Iterator[sa.Connection]:
         engines[None] = connection  # type: ignore[index]  # Flask-SQLAlchemy binds sessions here
         db.session.remove()
         db.session.configure(join_transaction_mode="create_savepoint")
+        # The app lives for the session but each test's rows are rolled back, so ids and
+        # listing versions come back: a page cached by an earlier test must not be served.
+        cache.clear()
     try:
         yield connection
     finally:
