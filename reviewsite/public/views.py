@@ -4,8 +4,9 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from reviewsite.extensions import db
+from reviewsite.public import fragments
 from reviewsite.public.forms import SearchForm
-from reviewsite.services import access, businesses, listings
+from reviewsite.services import access, businesses
 
 bp = Blueprint("public", __name__)
 
@@ -30,15 +31,11 @@ def search():
 @bp.route("/b/<slug>")
 def business(slug: str):
     found = businesses.by_slug(slug) or abort(404)
-    held = listings.held_summary(found)
-    page = db.paginate(listings.published_reviews_query(found), per_page=PER_PAGE, error_out=False, count=False)
-    # Held and published reviews are exactly the ones the kept rating counts: no COUNT query.
-    page.total = found.rating_count - held.total
+    page = request.args.get("page", 1, type=int)
     return render_template(
         "public/business.html",
         business=found,
-        held=held,
-        page=page,
-        record=listings.record(found),
+        # The part every visitor sees alike, cached per listing_version (see fragments.py).
+        listing=fragments.business_listing(found, page),
         is_member=access.is_member(current_user, found),
     )
