@@ -41,7 +41,16 @@ class Business(db.Model):
 
     __table_args__ = (
         Index("ix_business_name_lower", db.func.lower(name)),
-        Index("ix_business_city_category", "city", "category"),
+        # Search (services.businesses.search_query): name contains q, any case. A trigram index
+        # serves LIKE '%q%' on PostgreSQL (migration 0005 installs pg_trgm); SQLite has none.
+        Index(
+            "ix_business_name_trgm",
+            db.func.lower(name).label("name_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"name_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        # The city and category filters compare lower(...) (exact, any case).
+        Index("ix_business_city_category_lower", db.func.lower(city), db.func.lower(category)),
     )
 
     @property

@@ -3,8 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from reviewsite.extensions import db
-from reviewsite.public import fragments
+from reviewsite.public import fragments, paging
 from reviewsite.public.forms import SearchForm
 from reviewsite.services import access, businesses
 
@@ -24,7 +23,8 @@ def search():
     if not form.validate():
         return render_template("public/search.html", form=form, page=None), 400
     query = businesses.search_query(q=form.q.data or "", category=form.category.data or "", city=form.city.data or "")
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False, count=True)
+    # One row more than a page instead of a COUNT: the page says "more" rather than a total.
+    page = paging.fetch(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE) or abort(404)
     return render_template("public/search.html", form=form, page=page)
 
 
