@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reviewsite.extensions import db
-from reviewsite.models import Business, Notification, Review, ReviewStatus, Side
+from reviewsite.models import Business, Notification, Review, ReviewEvent, ReviewStatus, Side
 from reviewsite.services import reviews, thread
 from reviewsite.services.errors import Conflict, Invalid, InvalidTransition, NotAllowed
+from reviewsite.services.persistence import insert_unique
 from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
 from tests.helpers import START
 
@@ -240,3 +241,77 @@ def test_two_revisions_in_the_same_instant_are_two_notices(shop, clock):
     reviews.revise(review, review.author, stars=3, title="t", body="b", now=clock.now())
     reviews.revise(review, review.author, stars=1, title="t", body="b", now=clock.now())
     assert [n.facts["stars"] for n in notifications("review_revised")] == [3, 3, 1, 1]
+
+
+def written(business) -> dict[str, object]:
+    """Everything a submission to ``business`` writes: its reviews, their audit events and
+    notices, and the business's aggregate and listing version."""
+    ids = select(Review.id).where(Review.business_id == business.id).scalar_subquery()
+    row = db.session.execute(
+        select(Business.rating_count, Business.rating_sum, Business.listing_version).where(Business.id == business.id)
+    ).one()
+
+    def count(model, condition) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(condition))
+
+    return {
+        "reviews": count(Review, Review.business_id == business.id),
+        "events": count(ReviewEvent, ReviewEvent.review_id.in_(ids)),
+        "notices": count(Notification, Notification.review_id.in_(ids)),
+        "aggregate": tuple(row),
+    }
+
+
+def test_a_repeated_submission_is_refused_clearly_writes_nothing_and_leaves_the_transaction_usable(shop, clock):
+    business, _, _ = shop
+    author = UserFactory()
+    submit(business, author, 2, clock)
+    before = written(business)
+    with pytest.raises(Conflict, match="You have already reviewed this business."):
+        submit(business, author, 1, clock)
+    assert written(business) == before
+    # No savepoint guards the insert any more: the refusal must not have poisoned the
+    # transaction (PostgreSQL refuses every statement after a failed one).
+    assert submit(BusinessFactory(), author, 5, clock).status is ReviewStatus.PUBLISHED
+
+
+def test_a_refused_member_or_unconfirmed_author_writes_nothing(shop, clock):
+    business, owner, staff = shop
+    before = written(business)
+    for author in (owner, staff, UserFactory(unconfirmed=True)):
+        with pytest.raises(NotAllowed):
+            submit(business, author, 1, clock)
+    assert written(business) == before
+
+
+@pytest.mark.parametrize("stars", [2, 5])
+def test_the_returned_review_is_the_stored_row_with_its_event_and_aggregate(shop, clock, stars):
+    business, _, _ = shop
+    author = UserFactory()
+    before = written(business)
+    review = submit(business, author, stars, clock, title="  Cold soup ", body=" It was cold. ")
+    columns = [column.key for column in Review.__table__.columns]
+    returned = {key: getattr(review, key) for key in columns}
+    db.session.expire(review)  # read the row back from the database
+    assert returned == {key: getattr(review, key) for key in columns}
+    assert (review.title, review.body) == ("Cold soup", "It was cold.")
+    assert (review.extended_seconds, review.reminders_sent) == (0, 0)
+    event = db.session.scalars(select(ReviewEvent).where(ReviewEvent.review_id == review.id)).one()
+    assert (event.action, event.actor_id, event.from_status, event.to_status, event.details, event.at) == (
+        "submitted", author.id, None, review.status.value, {"stars": stars}, START)
+    count, total, version = before["aggregate"]
+    assert written(business)["aggregate"] == (count + 1, total + stars, version + 1)
+    assert written(business)["notices"] == (2 if review.status is ReviewStatus.HELD else 0)
+
+
+def test_insert_unique_returns_a_persistent_row_and_refuses_a_second_one(shop, clock):
+    business, _, _ = shop
+    author = UserFactory()
+    values = {"business_id": business.id, "author_id": author.id, "stars": 5, "title": "t", "body": "b",
+              "status": ReviewStatus.PUBLISHED, "created_at": clock.now(), "published_at": clock.now()}
+    review = insert_unique(Review, values, unique=("business_id", "author_id"), conflict_message="twice")
+    assert review in db.session and review.id is not None
+    assert review.extended_seconds == 0  # not given: the column default, read from the row
+    with pytest.raises(Conflict, match="twice"):
+        insert_unique(Review, {**values, "stars": 1}, unique=("business_id", "author_id"), conflict_message="twice")
+    assert db.session.scalars(select(Review.stars).where(Review.author_id == author.id)).all() == [5]
