@@ -35,8 +35,11 @@ def upgrade():
         batch_op.create_index('ix_business_city_category_lower', [sa.text('lower(city)'), sa.text('lower(category)')], unique=False)
     if postgresql:
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+        # fastupdate off: every review event updates its business row (rating, listing_version),
+        # and an update that is not HOT adds index entries; with the default pending list each
+        # search would scan up to 4 MB of them until the next vacuum (measured: 0.3 ms -> 8 ms).
         op.create_index('ix_business_name_trgm', 'business', [sa.text('lower(name) gin_trgm_ops')],
-                        unique=False, postgresql_using='gin')
+                        unique=False, postgresql_using='gin', postgresql_with={'fastupdate': 'off'})
         # Statistics on the new expressions now, not at the next autovacuum: without them the
         # planner guesses and may keep scanning the table.
         op.execute('ANALYZE business')

@@ -48,6 +48,8 @@ class Business(db.Model):
             db.func.lower(name).label("name_lower"),
             postgresql_using="gin",
             postgresql_ops={"name_lower": "gin_trgm_ops"},
+            # No pending list: business rows are updated on every review event (migration 0005).
+            postgresql_with={"fastupdate": "off"},
         ).ddl_if(dialect="postgresql"),
         # The city and category filters compare lower(...) (exact, any case).
         Index("ix_business_city_category_lower", db.func.lower(city), db.func.lower(category)),
