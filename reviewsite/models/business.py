@@ -41,7 +41,7 @@ class Business(db.Model):
 
     __table_args__ = (
         Index("ix_business_name_lower", db.func.lower(name)),
-        # Search (services.businesses.search_query): name contains q, any case. A trigram index
+        # Search (services.businesses.search): name contains q, any case. A trigram index
         # serves LIKE '%q%' on PostgreSQL (migration 0005 installs pg_trgm); SQLite has none.
         Index(
             "ix_business_name_trgm",

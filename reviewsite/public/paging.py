@@ -3,12 +3,9 @@ exists. The total is known only on the last page (then it is exact)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy import Select
-
-from reviewsite.extensions import db
 
 # OFFSET stays far inside a bigint whatever ?page= says.
 MAX_PAGE = 1_000_000
@@ -48,12 +45,12 @@ class Window:
         return None if self.has_next else self.last if self.items else (self.page - 1) * self.per_page
 
 
-def fetch(query: Select[Any], *, page: int, per_page: int) -> Window | None:
-    """The page ``page`` (1-based) of ``query``'s ORM rows, or None for a page that cannot exist
-    (below 1, beyond MAX_PAGE, or past the last row while not the first page)."""
+def fetch(rows: Callable[[int, int], list[Any]], *, page: int, per_page: int) -> Window | None:
+    """The page ``page`` (1-based) from ``rows(limit, offset)``, or None for a page that cannot
+    exist (below 1, beyond MAX_PAGE, or past the last row while not the first page)."""
     if not 1 <= page <= MAX_PAGE:
         return None
-    rows = list(db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)))
-    if page > 1 and not rows:
+    found = rows(per_page + 1, (page - 1) * per_page)
+    if page > 1 and not found:
         return None
-    return Window(items=rows[:per_page], page=page, per_page=per_page, has_next=len(rows) > per_page)
+    return Window(items=found[:per_page], page=page, per_page=per_page, has_next=len(found) > per_page)

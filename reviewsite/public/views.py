@@ -39,9 +39,13 @@ def search():
     form = SearchForm(request.args)
     if not form.validate():
         return render_template("public/search.html", form=form, page=None), 400
-    query = businesses.search_query(q=form.q.data or "", category=form.category.data or "", city=form.city.data or "")
+    terms = {"q": form.q.data or "", "category": form.category.data or "", "city": form.city.data or ""}
     # One row more than a page instead of a COUNT: the page says "more" rather than a total.
-    page = paging.fetch(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE) or abort(404)
+    page = paging.fetch(
+        lambda limit, offset: businesses.search(**terms, limit=limit, offset=offset),
+        page=request.args.get("page", 1, type=int),
+        per_page=PER_PAGE,
+    ) or abort(404)
     return render_template("public/search.html", form=form, page=page)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, MemberRole, Membership, User
@@ -75,8 +76,13 @@ def create_business(
     return business
 
 
+# Built once: building and cache-keying a statement costs SQLAlchemy more CPU than running it,
+# and these two run on every public page view.
+_BY_SLUG = select(Business).where(Business.slug == bindparam("slug"))
+
+
 def by_slug(slug: str) -> Business | None:
-    return db.session.scalar(select(Business).where(Business.slug == slug))
+    return db.session.scalar(_BY_SLUG, {"slug": slug})
 
 
 def recent(limit: int = 8) -> list[Business]:
@@ -91,14 +97,28 @@ def businesses_of(user: User) -> list[Business]:
     )
 
 
-def search_query(*, q: str = "", category: str = "", city: str = "") -> Select[tuple[Business]]:
-    """Name contains ``q`` (any case); category and city match exactly, any case."""
+@cache
+def _search_statement(by_name: bool, by_category: bool, by_city: bool) -> Select[tuple[Business]]:
     query = select(Business)
-    if q.strip():
-        escaped = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(func.lower(Business.name).like(f"%{escaped}%", escape="\\"))
-    if category.strip():
-        query = query.where(func.lower(Business.category) == category.strip().lower())
-    if city.strip():
-        query = query.where(func.lower(Business.city) == city.strip().lower())
-    return query.order_by(Business.name, Business.id)
+    if by_name:
+        query = query.where(func.lower(Business.name).like(bindparam("name_pattern"), escape="\\"))
+    if by_category:
+        query = query.where(func.lower(Business.category) == bindparam("category"))
+    if by_city:
+        query = query.where(func.lower(Business.city) == bindparam("city"))
+    return query.order_by(Business.name, Business.id).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+def search(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[Business]:
+    """Name contains ``q`` (any case, LIKE wildcards taken literally); category and city match
+    exactly, any case; by name. On PostgreSQL the name test uses a trigram index (migration 0005)."""
+    q, category, city = q.strip().lower(), category.strip().lower(), city.strip().lower()
+    params: dict[str, object] = {"limit": limit, "offset": offset}
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["name_pattern"] = f"%{escaped}%"
+    if category:
+        params["category"] = category
+    if city:
+        params["city"] = city
+    return list(db.session.scalars(_search_statement(bool(q), bool(category), bool(city)), params))
