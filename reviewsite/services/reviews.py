@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, insert, literal, select, update
+from sqlalchemy import String, bindparam, exists, insert, literal, select, update
 from sqlalchemy.dialects import postgresql
 
 from reviewsite.extensions import db
@@ -52,16 +52,25 @@ _reviews = Review.__table__
 # written by either path below is the same and the returned object has nothing expired.
 _SUBMITTED_COLUMNS = ("business_id", "author_id", "stars", "title", "body", "status", "created_at", "held_at",
                       "publish_at", "reminder_due_at", "published_at", "extended_seconds", "reminders_sent")
+# Bind names unlike any column name: the UPDATE below would take "created_at" as its own.
+_new = {name: bindparam(f"new_{name}", type_=_reviews.c[name].type) for name in _SUBMITTED_COLUMNS}
 _submitted = (
     postgresql.insert(_reviews)
-    # Bind names unlike any column name: the UPDATE below would take "created_at" as its own.
-    .values({name: bindparam(f"new_{name}", type_=_reviews.c[name].type) for name in _SUBMITTED_COLUMNS})
+    .from_select(
+        list(_SUBMITTED_COLUMNS),
+        # The member rule in the same statement: a member's review is not inserted.
+        select(*_new.values()).where(
+            ~exists().where(_memberships.c.business_id == _new["business_id"],
+                            _memberships.c.user_id == _new["author_id"])
+        ),
+    )
     .on_conflict_do_nothing(index_elements=["business_id", "author_id"])
     .returning(_reviews.c.id, _reviews.c.business_id, _reviews.c.stars)
     .cte("submitted")
 )
-# PostgreSQL: the review, its stars in the aggregate and its audit event in one statement (one
-# round trip). The other two parts read the insert's RETURNING, so a duplicate writes nothing.
+# PostgreSQL: the member rule, the review, its stars in the aggregate and its audit event in one
+# statement (one round trip). The other parts read the insert's RETURNING, so a refused review
+# (a member's, or a second one) writes nothing.
 _SUBMIT_POSTGRES = (
     update(_businesses)
     .where(_businesses.c.id == _submitted.c.business_id)  # UPDATE business ... FROM submitted
@@ -128,15 +137,12 @@ def submit_review(
 ) -> Review:
     """Low stars go to the business first (held until ``publish_at``); high stars publish at once.
 
-    Few round trips, since this is the busiest write: one query gives both "is the author a
-    member" and the members to tell, and the one-review-per-business rule is an
+    Few round trips, since this is the busiest write: the one-review-per-business rule is an
     ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (no savepoint), which on PostgreSQL also
-    counts the stars and writes the audit event. Every refusal comes before anything is written."""
+    checks the member rule, counts the stars and writes the audit event, all in one statement.
+    Refused input and refused authors write nothing."""
     if not author.is_confirmed:
         raise NotAllowed("Confirm your email address before writing a review.")
-    members = member_ids(business.id)
-    if author.id in members:
-        raise NotAllowed("You cannot review a business you belong to.")
     stars = _check_stars(stars)
     title = check_text(title, "title", TITLE_MAX)
     body = check_text(body, "review", BODY_MAX)
@@ -158,29 +164,37 @@ def submit_review(
         "reminders_sent": 0,
     })
     if held:
-        notify("review_held", members, now=now, review=review)
+        notify("review_held", member_ids(business.id), now=now, review=review)
     return review
 
 
 def _write_submission(values: dict[str, Any]) -> Review:
-    """Insert the review unless its author already has one for this business, add its stars to
-    the aggregate and write the "submitted" event: one statement on PostgreSQL, three elsewhere.
-    A duplicate writes nothing and is a Conflict."""
+    """Insert the review unless its author belongs to the business or already has a review of
+    it, add its stars to the aggregate and write the "submitted" event: one statement on
+    PostgreSQL, four elsewhere. A refusal writes nothing and says which rule refused."""
+    business_id, author_id = values["business_id"], values["author_id"]
     to_status, details = values["status"].value, {"stars": values["stars"]}
     if db.session.get_bind().dialect.name == "postgresql":
         review_id = db.session.scalar(_SUBMIT_POSTGRES, {
             **{f"new_{name}": values[name] for name in _SUBMITTED_COLUMNS},
             "event_to_status": to_status, "event_details": details,
         })
-        if review_id is None:
+        if review_id is None:  # refused: say why (rare, so one more query is fine)
+            _refuse_member(author_id, business_id)
             raise Conflict(ALREADY_REVIEWED)
         return as_persistent(Review, values, id=review_id)
+    _refuse_member(author_id, business_id)
     review = insert_unique(Review, values, unique=("business_id", "author_id"), conflict_message=ALREADY_REVIEWED)
-    _adjust_rating(review.business_id, 1, review.stars)
-    db.session.execute(_RECORD_EVENT, {"review_id": review.id, "actor_id": review.author_id, "action": "submitted",
+    _adjust_rating(business_id, 1, review.stars)
+    db.session.execute(_RECORD_EVENT, {"review_id": review.id, "actor_id": author_id, "action": "submitted",
                                        "from_status": None, "to_status": to_status, "details": details,
                                        "at": review.created_at})
     return review
+
+
+def _refuse_member(author_id: int, business_id: int) -> None:
+    if author_id in member_ids(business_id):
+        raise NotAllowed("You cannot review a business you belong to.")
 
 
 def publish(review: Review, *, now: datetime, released_by: Side, actor: User | None = None) -> None:
