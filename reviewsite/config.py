@@ -24,6 +24,16 @@ SWEEP_TASKS = (
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Hard limit of a task's run; the worker kills the process past it.
+TASK_TIME_LIMIT_SECONDS = 120
+# The delivery tasks run under MAIL_LEASE_SECONDS as their hard time limit instead, so a sender
+# can never still be sending when its lease runs out and a second sender claims the same mail.
+DELIVERY_TASKS = (
+    "reviewsite.deliver_notification",
+    "reviewsite.deliver_notifications",
+    "reviewsite.deliver_pending",
+)
+
 
 def instance_dir() -> Path:
     """Where the embedded defaults keep their files (SQLite, broker folder, beat schedule)."""
@@ -119,6 +129,15 @@ def from_environment() -> dict[str, Any]:
         # The development mailbox shows every mail, tokens included: never in production.
         raise RuntimeError("MAIL_SERVER must be set when REVIEWSITE_ENV=production")
 
+    mail_timeout = _int("MAIL_TIMEOUT_SECONDS", 10)
+    # How long a claimed mail stays claimed. A crashed sender's mail waits this long before it
+    # is sent again, so shorter means quicker recovery; it is also the delivery tasks' time limit
+    # (see DELIVERY_TASKS), and a delivery batch gives its unsent rest back after half of it.
+    mail_lease = _int("MAIL_LEASE_SECONDS", TASK_TIME_LIMIT_SECONDS)
+    if mail_lease < 4 * mail_timeout:
+        raise RuntimeError(f"MAIL_LEASE_SECONDS must be at least 4 x MAIL_TIMEOUT_SECONDS ({4 * mail_timeout}), "
+                           f"or one slow SMTP conversation could outlive the lease; got {mail_lease}")
+
     celery: dict[str, Any] = {
         "broker_url": broker_url,
         "task_ignore_result": True,
@@ -128,10 +147,17 @@ def from_environment() -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_time_limit": 120,
-        "task_soft_time_limit": 90,
+        "task_time_limit": TASK_TIME_LIMIT_SECONDS,
+        "task_soft_time_limit": TASK_TIME_LIMIT_SECONDS * 3 // 4,
+        "task_annotations": {
+            name: {"time_limit": mail_lease, "soft_time_limit": mail_lease * 3 // 4} for name in DELIVERY_TASKS
+        },
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 3,
+        # A worker or beat that lost the broker keeps trying (never gives up and exits); how often
+        # is in broker_transport_options below.
+        "broker_connection_retry": True,
+        "broker_connection_max_retries": None,
         "beat_schedule_filename": str(instance / "celerybeat-schedule"),
         # The timers get a queue of their own, so a backlog of mail cannot make them wait or
         # expire (invariant 3). A worker consumes every queue listed here unless told otherwise
@@ -147,7 +173,23 @@ def from_environment() -> dict[str, Any]:
     else:
         # max_retries=0: a publish on a lost connection fails at once instead of kombu retrying for
         # seconds inside the request; the outbox sweep delivers later (invariant 6).
-        celery["broker_transport_options"] = {"visibility_timeout": 300, "max_retries": 0}
+        celery["broker_transport_options"] = {
+            "visibility_timeout": 300,
+            "max_retries": 0,
+            # Reconnecting after the broker went away: every 0.5 s, then every second (kombu's
+            # default is 2, 4, 6 ... 30 s), so a worker consumes again within about a second of
+            # Redis being back; tasks/celery_app.py makes the worker's consumer use these too.
+            "interval_start": 0.5,
+            "interval_step": 0.5,
+            "interval_max": 1,
+            # A broker host that vanishes without closing its connections (a network partition,
+            # a frozen VM) is noticed: TCP keepalive, a bounded wait for each reply (above a
+            # Redis pause or failover of a few seconds), a health check of idle connections.
+            "socket_connect_timeout": 3,
+            "socket_timeout": 15,
+            "socket_keepalive": True,
+            "health_check_interval": 10,
+        }
 
     return {
         "REVIEWSITE_ENV": "production" if production else "development",
@@ -171,7 +213,8 @@ def from_environment() -> dict[str, Any]:
         "MAIL_USERNAME": env("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": env("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
-        "MAIL_TIMEOUT_SECONDS": _int("MAIL_TIMEOUT_SECONDS", 10),
+        "MAIL_TIMEOUT_SECONDS": mail_timeout,
+        "MAIL_LEASE_SECONDS": mail_lease,
         "MAIL_FROM": env("MAIL_FROM", "reviewsite <noreply@localhost>"),
         "MAIL_MAX_ATTEMPTS": _int("MAIL_MAX_ATTEMPTS", 8),
         # First retry after a failed send; each further retry waits twice as long (capped at 2 h).

@@ -43,3 +43,88 @@ def test_a_bad_number_in_the_environment_stops_start_up(monkeypatch):
     monkeypatch.setenv("WINDOW_SECONDS", "three days")
     with pytest.raises(RuntimeError, match="WINDOW_SECONDS"):
         create_app()
+
+
+def test_the_mail_lease_defaults_to_the_task_time_limit_and_bounds_the_delivery_tasks(monkeypatch):
+    monkeypatch.delenv("MAIL_LEASE_SECONDS", raising=False)
+    monkeypatch.delenv("MAIL_TIMEOUT_SECONDS", raising=False)
+    config = create_app().config
+    celery = config["CELERY"]
+    assert config["MAIL_LEASE_SECONDS"] == celery["task_time_limit"] == 120
+    monkeypatch.setenv("MAIL_LEASE_SECONDS", "45")
+    celery = create_app().config["CELERY"]
+    # A sender is killed before its lease can run out, so a second sender never mails the same row.
+    for task in ("reviewsite.deliver_notification", "reviewsite.deliver_notifications", "reviewsite.deliver_pending"):
+        assert celery["task_annotations"][task]["time_limit"] == 45
+        assert celery["task_annotations"][task]["soft_time_limit"] < 45
+    assert celery["task_time_limit"] == 120  # the other tasks keep theirs
+
+
+def test_a_lease_shorter_than_a_slow_smtp_conversation_stops_start_up(monkeypatch):
+    monkeypatch.setenv("MAIL_TIMEOUT_SECONDS", "10")
+    monkeypatch.setenv("MAIL_LEASE_SECONDS", "30")
+    with pytest.raises(RuntimeError, match="MAIL_LEASE_SECONDS"):
+        create_app()
+
+
+def test_the_claim_uses_the_configured_lease(monkeypatch):
+    from reviewsite.notifications import delivery
+
+    monkeypatch.setenv("MAIL_LEASE_SECONDS", "40")
+    monkeypatch.setenv("MAIL_TIMEOUT_SECONDS", "2")
+    with create_app().app_context():
+        assert delivery.lease().total_seconds() == 40
+
+
+def test_a_redis_broker_is_retried_every_second_and_forever(monkeypatch):
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    celery = create_app().config["CELERY"]
+    options = celery["broker_transport_options"]
+    assert options["max_retries"] == 0  # publishing from a request never waits for the broker
+    assert (options["interval_start"], options["interval_step"], options["interval_max"]) == (0.5, 0.5, 1)
+    assert celery["broker_connection_retry"] is True
+    assert celery["broker_connection_max_retries"] is None
+    # Longer than a Redis pause of a few seconds, so a pause is not turned into a reconnection.
+    assert options["socket_timeout"] >= 10 and options["socket_keepalive"]
+
+
+def test_the_workers_consumer_reconnects_at_the_configured_intervals(monkeypatch):
+    """Celery's consumer would retry after 2, 4, 6 ... 30 s (kombu's defaults); ours uses the
+    broker_transport_options intervals. Checked on the call, without a broker."""
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    from tasks.celery_app import PromptReconnectConsumer
+
+    celery = create_app().extensions["celery"]
+    consumer = object.__new__(PromptReconnectConsumer)
+    consumer.app = celery
+    consumer.first_connection_attempt = False
+    consumer.broker_connection_retry_attempt = 0
+    conn = celery.connection_for_read()
+    calls: list[dict] = []
+    monkeypatch.setattr(conn, "_ensure_connection", lambda *args, **kwargs: calls.append(kwargs))
+    assert consumer.ensure_connected(conn) is conn
+    assert len(calls) == 1
+    assert (calls[0]["interval_start"], calls[0]["interval_step"], calls[0]["interval_max"]) == (0.5, 0.5, 1)
+
+
+def test_the_worker_uses_the_prompt_reconnect_consumer():
+    from tasks.celery_app import celery_app
+
+    assert celery_app.conf.worker_consumer == "tasks.celery_app:PromptReconnectConsumer"
+
+
+def test_a_worker_survives_kombus_error_when_closing_a_lost_redis_connection():
+    """kombu raised AttributeError there on a Redis restart, and the worker exited."""
+    from tasks.celery_app import close_tolerantly
+
+    class LostConnection:
+        closed = 0
+
+        def close(self):
+            self.closed += 1
+            raise AttributeError("'NoneType' object has no attribute 'hostname'")
+
+    connection = LostConnection()
+    close_tolerantly(connection)
+    connection.close()
+    assert connection.closed == 1

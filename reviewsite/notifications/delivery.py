@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from reviewsite.clock import now_utc
+from reviewsite.config import TASK_TIME_LIMIT_SECONDS
 from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification
 from reviewsite.notifications import mailer
@@ -26,10 +27,17 @@ from reviewsite.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)
+# The default lease: the tasks' time limit, which no sender outlives (config.py).
+LEASE = timedelta(seconds=TASK_TIME_LIMIT_SECONDS)
 BATCH = 50  # mails per SMTP connection and per delivery task
 BACKOFF_BASE_SECONDS = 15
 BACKOFF_MAX = timedelta(hours=2)
+
+
+def lease() -> timedelta:
+    """MAIL_LEASE_SECONDS; the delivery tasks' time limit is the same, so it never runs out under
+    a sender that is still alive."""
+    return timedelta(seconds=current_app.config.get("MAIL_LEASE_SECONDS", LEASE.total_seconds()))
 
 
 def _claimable(now: datetime):
@@ -48,7 +56,7 @@ def claim(notification_ids: list[int], *, now: datetime) -> list[int]:
         db.session.scalars(
             update(Notification)
             .where(Notification.id.in_(notification_ids), *_claimable(now))
-            .values(lease_until=now + LEASE, attempts=Notification.attempts + 1)
+            .values(lease_until=now + lease(), attempts=Notification.attempts + 1)
             .returning(Notification.id)
             .execution_options(synchronize_session=False)
         )
@@ -115,7 +123,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     with mailer.outbox() as target:
         pending = list(messages.items())
         for index, (notification_id, message) in enumerate(pending):
-            if now_utc() - claimed_at > LEASE / 2:
+            if now_utc() - claimed_at > lease() / 2:
                 # A slow server: give the rest back before the lease could run out under us (a
                 # second sender would then mail them too).
                 _release([i for i, _ in pending[index:]])
