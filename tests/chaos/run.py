@@ -5,14 +5,17 @@
 
 It starts a PostgreSQL cluster and a Redis server of its own (free ports, a temporary folder: the
 machine's shared servers are never touched), an SMTP sink that refuses or stalls a share of
-attempts, gunicorn, two Celery workers and beat, exactly as in the Procfile. It submits reviews
-over HTTP with logged-in sessions (most of them low-star, so held), withdraws or releases some of
-them, and meanwhile injects faults: SIGKILL of worker processes (while they publish, while they
-send mail, anywhere, whole workers), SIGKILL of beat and a period with two beats, Redis restarted
-empty and Redis paused, PostgreSQL connections terminated and one PostgreSQL restart.
+attempts, gunicorn, two Celery workers, the two timers workers and beat, exactly as in the
+Procfile, under a supervisor that starts any of them again a second after it exits (as the
+README's deployment asks). It submits reviews over HTTP with logged-in sessions (most of them
+low-star, so held), withdraws or releases some of them, and meanwhile injects faults: SIGKILL of
+worker processes (while they publish, while they send mail, anywhere, whole workers), SIGKILL of
+beat and a period with two beats, Redis restarted empty and Redis paused, PostgreSQL connections
+terminated and one PostgreSQL restart.
 
 Then it waits for recovery, checks the invariants of DESIGN.md against the database and the mail
-the sink accepted, and prints one summary line, last:
+the sink accepted, says which fault and which outage each late publication overlapped (late:
+more than the sweep interval plus 3 s), and prints one summary line, last:
 
     chaos: reviews=... acknowledged=... persisted=... faults=... early=... duplicate_publications=...
     published_after_withdraw=... stuck=... missing_notifications=... duplicate_emails=...
@@ -52,6 +55,7 @@ from tests.chaos.client import Session
 from tests.chaos.servers import (
     VENV_BIN,
     Fleet,
+    Supervisor,
     Postgres,
     Proc,
     Redis,
@@ -71,12 +75,17 @@ STUCK_GRACE_SECONDS = SWEEP_INTERVAL_SECONDS + 5
 # A notification still pending this long after it was written is "not yet recovered".
 NOTIFICATION_SETTLE_SECONDS = 20
 MAIL_TIMEOUT_SECONDS = 2
+# A killed sender's mail waits for its lease to run out; the delivery tasks' time limit follows
+# the lease (reviewsite/config.py), and 30 s leaves room for a batch at this mail timeout.
+MAIL_LEASE_SECONDS = 30
+# As the Procfile's supervisor (README): a process that exits is started again after this delay.
+RESTART_DELAY_SECONDS = 1.0
 
 # Settings that must not leak in from the operator's shell.
 SETTINGS = (
     "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_FILESYSTEM_FOLDER", "REVIEWSITE_INSTANCE_DIR", "REVIEWSITE_ENV",
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM",
-    "MAIL_BACKOFF_BASE_SECONDS", "MAIL_MAX_ATTEMPTS", "MAIL_TIMEOUT_SECONDS", "LOW_STAR_MAX", "WINDOW_SECONDS",
+    "MAIL_BACKOFF_BASE_SECONDS", "MAIL_MAX_ATTEMPTS", "MAIL_TIMEOUT_SECONDS", "MAIL_LEASE_SECONDS", "LOW_STAR_MAX", "WINDOW_SECONDS",
     "MAX_EXTENSION_SECONDS", "SWEEP_INTERVAL_SECONDS", "SWEEP_BATCH_SIZE", "MESSAGE_GATHER_SECONDS",
     "DIGEST_HOUR_UTC", "SITE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI", "RATELIMIT_ENABLED",
 )
@@ -93,7 +102,7 @@ class Profile:
     client_threads: int
     faults: dict[str, int]
     send_kills_by: float  # fraction of the traffic time by which send-phase kills are done
-    kills_by: float  # ... and every other worker kill (a killed sender's lease holds its mail 2 min)
+    kills_by: float  # ... and every other worker kill (a killed sender's lease holds its mail)
     two_beats_seconds: float
     recovery_timeout: float
     low_star_share: float = 0.8
@@ -125,6 +134,7 @@ WORKER_KILLS = {"kill_send", "kill_publish", "kill_child", "kill_worker"}
 
 
 T0 = time.monotonic()
+T0_WALL = time.time()  # the same instant on the wall clock, which the database's timestamps use
 
 
 def say(message: str) -> None:
@@ -158,9 +168,11 @@ class World:
     sink: ChaosSink
     fleet: Fleet
     env: dict[str, str]
+    supervisor: Supervisor | None = None
     slugs: dict[int, str] = field(default_factory=dict)  # business id -> slug
     reviewers: list[tuple[int, str]] = field(default_factory=list)  # (user id, email)
     sessions: dict[int, Session] = field(default_factory=dict)
+    crashes: list[tuple[str, int | None, float]] = field(default_factory=list)  # exits nobody caused
 
     @property
     def sink_port(self) -> int:
@@ -177,6 +189,7 @@ def build_env(tmp: Path, pg: Postgres, redis_port: int, sink_port: int, window: 
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(sink_port),
         "MAIL_TIMEOUT_SECONDS": str(MAIL_TIMEOUT_SECONDS),
+        "MAIL_LEASE_SECONDS": str(MAIL_LEASE_SECONDS),
         "MAIL_BACKOFF_BASE_SECONDS": "1",
         "SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL_SECONDS),
         "SECRET_KEY": "chaos",
@@ -405,10 +418,29 @@ PUBLICATION_SQL = (
 )
 
 
+@dataclass
+class FaultRecord:
+    """One injected fault: wall-clock start and end (the end of the action, e.g. the restarted
+    process running again), and the process it hit."""
+
+    number: int
+    kind: str
+    target: str
+    start: float
+    end: float
+    detail: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}[{self.target}]" if self.target else self.kind
+
+
 class Faults:
     def __init__(self, world: World) -> None:
         self.world = world
         self.rng = random.Random(world.rng.random())
+        self.records: list[FaultRecord] = []
+        self._target = ""
         self.done: Counter[str] = Counter()
         self.send_phase_kills = 0
         self.last_fault_end = time.monotonic()
@@ -459,6 +491,8 @@ class Faults:
                 delay = start + at - time.monotonic()
                 if self._stop.wait(max(delay, 0)):
                     return
+                began = time.time()
+                self._target = ""
                 try:
                     detail = getattr(self, kind)()
                 except Exception as exc:  # noqa: BLE001 - report, keep going
@@ -467,6 +501,10 @@ class Faults:
                     continue
                 self.done[kind] += 1
                 self.last_fault_end = time.monotonic()
+                record = FaultRecord(self.total, kind, self._target, began, time.time(), detail)
+                if kind == "two_beats":
+                    record.end = began + self.world.profile.two_beats_seconds
+                self.records.append(record)
                 say(f"fault #{self.total} {kind}: {detail}")
             if self._pending_beat is not None:  # end of the two-beats period
                 self._stop_second_beat()
@@ -488,6 +526,8 @@ class Faults:
         return [pid for worker in self._alive_workers() for pid in worker.children()]
 
     def _kill_pids(self, pids: list[int], why: str) -> str:
+        owners = {pid: worker.name for worker in self.world.fleet.workers for pid in worker.group_pids()}
+        self._target = ",".join(sorted({owners.get(pid, "?") for pid in pids}))
         mid_send = pids_connected(pids, remote_port=self.world.sink_port)
         for pid in pids:
             try:
@@ -535,24 +575,27 @@ class Faults:
         return self._random_child("worker child")
 
     def kill_worker(self) -> str:
-        """A whole worker (leader and children) at once; started again a few seconds later."""
+        """A whole worker (leader and children) at once; the supervisor starts it again."""
         worker = self.rng.choice(self._alive_workers())
         pids = worker.group_pids()
         detail = self._kill_pids(pids, f"whole {worker.name}")
         worker.kill_group()
-        time.sleep(self.rng.uniform(2, 4))
-        worker.start()
-        return detail + ", restarted"
+        self._wait_restarted(worker)
+        return detail + ", restarted by the supervisor"
+
+    def _wait_restarted(self, proc: Proc) -> None:
+        starts = proc.starts
+        wait_until(lambda: proc.starts > starts and proc.alive(), timeout=30, what=f"{proc.name} restarted")
 
     # ---- beat
 
     def kill_beat(self) -> str:
         beat = self.world.fleet.beats[0]
+        self._target = beat.name
+        killed = time.monotonic()
         beat.kill_group()
-        down = self.rng.uniform(2, 4)
-        time.sleep(down)
-        beat.start()
-        return f"SIGKILL beat, down {down:.1f}s, restarted"
+        self._wait_restarted(beat)
+        return f"SIGKILL beat, restarted by the supervisor after {time.monotonic() - killed:.1f}s"
 
     def two_beats(self) -> str:
         second = self.world.fleet.make_beat(len(self.world.fleet.beats))
@@ -658,6 +701,140 @@ def expected_notifications(monitor: Monitor) -> list[str]:
         for number in range(1, reminders + 1):
             keys += [f"reminder:{rid}.{number}:{m}" for m in members[business]]
     return keys
+
+
+class Watch:
+    """Samples, twice a second, what a publication needs: each worker's leader holding its
+    broker connection, beat running and connected, Redis answering, PostgreSQL accepting
+    connections. Each stretch of time a condition is false is an outage (wall-clock start, end),
+    so a late review can be put beside what was down while it waited."""
+
+    INTERVAL = 0.5
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.outages: dict[str, list[list[float]]] = defaultdict(list)
+        self._open: dict[str, list[float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="watch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        now = time.time()
+        for span in self._open.values():
+            span[1] = now
+        self._open.clear()
+
+    def _pg_up(self) -> bool:
+        try:
+            with psycopg.connect(self.world.pg.url(), connect_timeout=1) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+    def sample(self) -> dict[str, bool]:
+        fleet, redis_port = self.world.fleet, self.world.redis.port
+        down: dict[str, bool] = {}
+        for proc in [*fleet.workers, *fleet.beats[:1]]:
+            pid = proc.pid if proc.alive() else None
+            down[f"{proc.name} off the broker"] = pid is None or not pids_connected([pid], remote_port=redis_port)
+        down["Redis not answering"] = not self.world.redis.ping()
+        down["PostgreSQL down"] = not self._pg_up()
+        return down
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            try:
+                down = self.sample()
+            except Exception:  # noqa: BLE001 - a harness hiccup; sample again
+                continue
+            now = time.time()
+            for name, is_down in down.items():
+                span = self._open.get(name)
+                if is_down and span is None:
+                    span = [now, now]
+                    self._open[name] = span
+                    self.outages[name].append(span)
+                elif is_down:
+                    span[1] = now
+                elif span is not None:
+                    span[1] = now
+                    del self._open[name]
+
+
+def late_breakdown(monitor: Monitor, faults: Faults, watch: Watch,
+                   crashes: list[tuple[str, int | None, float]]) -> list[str]:
+    """Which fault (and which outage) each late publication overlapped. Late: more than the
+    sweep interval plus 3 s after publish_at. A review's waiting time is [publish_at - that
+    allowance, published_at]: a fault just before the due time still counts, since its
+    after-effects (a restart, a reconnection) fall inside the allowance. Each late review counts
+    once, for the last fault that began before it became late ("none": it overlapped no fault);
+    a process that exited by itself counts as a fault ("exited[name]", until it was restarted).
+    The outage line counts a review for every outage it overlapped."""
+    allowed = SWEEP_INTERVAL_SECONDS + 3
+    rows = monitor.query(
+        "SELECT extract(epoch FROM publish_at)::float, extract(epoch FROM published_at)::float "
+        "FROM review WHERE released_by = 'system'")
+    late = [(due, done) for due, done in rows if done - due > allowed]
+    lines = [f"late reviews (> {allowed}s after publish_at): {len(late)} of {len(rows)} published by the system"]
+    if crashes:
+        lines.append("processes that exited by themselves (restarted by the supervisor): " + ", ".join(
+            f"{name} at {at - T0_WALL:.1f}s (status {status})" for name, status, at in crashes))
+    if not late:
+        return lines
+
+    records = list(faults.records)
+    for name, _, at in crashes:
+        records.append(FaultRecord(0, "exited", name, at - RESTART_DELAY_SECONDS - Watch.INTERVAL, at,
+                                   "exited by itself, restarted by the supervisor"))
+
+    def overlaps(span: tuple[float, float], due: float, done: float) -> bool:
+        return span[0] <= done and span[1] >= due - allowed
+
+    by_fault: Counter[str] = Counter()
+    by_record: dict[int, list[float]] = defaultdict(list)
+    by_outage: Counter[str] = Counter()
+    unexplained: list[str] = []
+    for due, done in late:
+        hit = [r for r in records if overlaps((r.start, r.end), due, done)]
+        if hit:
+            began = [r for r in hit if r.start <= due + allowed]
+            primary = max(began, key=lambda r: r.start) if began else min(hit, key=lambda r: r.start)
+            by_fault[primary.label] += 1
+        for r in hit:
+            if r.number:
+                by_record[r.number].append(done - due)
+        if not hit:
+            by_fault["none"] += 1
+            before = [r for r in records if r.end <= due]
+            nearest = max(before, key=lambda r: r.end, default=None)
+            if nearest is not None and len(unexplained) < 5:
+                unexplained.append(f"{done - due:.1f}s late, due {due - T0_WALL:.1f}s, "
+                                   f"{due - nearest.end:.1f}s after #{nearest.number} {nearest.label}")
+        for name, spans in watch.outages.items():
+            if any(overlaps((a, b), due, done) for a, b in spans):
+                by_outage[name] += 1
+    lines.append("late reviews by fault: " + " ".join(f"{k}={n}" for k, n in by_fault.most_common()))
+    lines.append("late reviews by outage: " + (" ".join(f"{k.replace(' ', '_')}={n}" for k, n in by_outage.most_common())
+                                               or "none observed"))
+    numbered = {r.number: r for r in faults.records}
+    worst = sorted(by_record.items(), key=lambda item: -max(item[1]))[:6]
+    for number, values in worst:
+        r = numbered[number]
+        lines.append(f"  fault #{number} {r.label} at {r.start - T0_WALL:.1f}s-{r.end - T0_WALL:.1f}s: "
+                     f"{len(values)} late, up to {max(values):.1f}s ({r.detail})")
+    for note in unexplained:
+        lines.append(f"  no fault: {note}")
+    for name, spans in sorted(watch.outages.items()):
+        long = [(a, b) for a, b in spans if b - a >= allowed]
+        if long:
+            lines.append(f"  outage {name}: " + ", ".join(f"{a - T0_WALL:.1f}s+{b - a:.1f}s" for a, b in long[:8]))
+    return lines
 
 
 @dataclass
@@ -774,13 +951,23 @@ def start_world(profile: Profile, tmp: Path, seed_value: int) -> World:
     fleet.make_web().start()
     for index in range(2):
         fleet.make_worker(index).start()
-    fleet.make_timers().start()
+    for index in range(2):
+        fleet.make_timers(index).start()
     fleet.make_beat(0).start()
     wait_until(lambda: port_open(fleet.web_port), timeout=60, what="gunicorn to listen")
     wait_until(lambda: all("ready." in w.log_text() for w in fleet.workers), timeout=90, what="the workers")
     wait_until(lambda: "beat: Starting..." in fleet.beats[0].log_text(), timeout=60, what="beat")
     say(f"web (gunicorn, 2 workers) on port {fleet.web_port}, 2 Celery workers (concurrency 2), "
-        "the timers worker and beat running")
+        "2 timers workers and beat running")
+
+    def restarted(proc: Proc, status: int | None) -> None:
+        if status != -signal.SIGKILL:  # not one of our kills: the process exited by itself
+            world.crashes.append((proc.name, status, time.time()))
+            say(f"supervisor: {proc.name} exited by itself (status {status}), started again")
+
+    world.supervisor = Supervisor(fleet, delay=RESTART_DELAY_SECONDS, on_restart=restarted)
+    world.supervisor.start()
+    say(f"supervisor: any process that exits is started again after {RESTART_DELAY_SECONDS:.0f}s")
     return world
 
 
@@ -816,6 +1003,7 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
     monitor: Monitor | None = None
     traffic: Traffic | None = None
     faults: Faults | None = None
+    watch: Watch | None = None
     verdict: Verdict | None = None
     try:
         say(f"profile {profile.name}: {profile.reviews} reviews over {profile.traffic_seconds:.0f}s, "
@@ -828,6 +1016,8 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
         pairs = world.rng.sample(pairs, profile.reviews)
         traffic = Traffic(world, ledger)
         faults = Faults(world)
+        watch = Watch(world)
+        watch.start()
         start = time.monotonic()
         traffic.start(pairs)
         fault_thread = threading.Thread(target=faults.run, args=(start,), name="faults", daemon=True)
@@ -864,6 +1054,8 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
         last_fault = last_fault if last_fault is not None else faults.last_fault_end
         recovery = (recovered_at if recovered_at is not None else time.monotonic()) - last_fault
         verdict = judge(monitor, ledger, faults, world.sink, recovery)
+        watch.stop()
+        breakdown = late_breakdown(monitor, faults, watch, world.crashes)
         if recovered_at is None:
             verdict.failed.append("no recovery before the deadline")
         for kind, count in sorted(faults.done.items()):
@@ -876,6 +1068,8 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
             say(f"{ledger.gave_up} submissions never got an answer after retries (not acknowledged)")
         for note in verdict.notes:
             say(note)
+        for line in breakdown:
+            say(line)
         for proc in world.fleet.all():
             errors = proc.log_text().count("Traceback")
             if errors:
@@ -888,9 +1082,13 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
             traffic.stop()
         if faults is not None:
             faults.stop()
+        if watch is not None:
+            watch.stop()
         if monitor is not None:
             monitor.close()
         if world is not None:
+            if world.supervisor is not None:
+                world.supervisor.stop()
             world.fleet.stop()
             world.sink.stop()
             world.redis.kill()

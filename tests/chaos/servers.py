@@ -329,6 +329,57 @@ def pids_connected(pids: list[int], *, remote_port: int | None = None, local_por
     return {pid for pid in pids if _socket_inodes(pid) & wanted}
 
 
+class Supervisor:
+    """What runs the Procfile in production restarts a process that exits, whatever the reason
+    (the README's deployment section: systemd ``Restart=always`` with ``RestartSec=1``; Heroku
+    restarts a crashed dyno at once the first time). Every process of the fleet gets the same
+    here: a process that is gone is started again ``delay`` seconds later. The second beat of
+    the two-beats fault is not supervised (it is meant to go away)."""
+
+    def __init__(self, fleet: "Fleet", *, delay: float = 1.0, on_restart=None) -> None:
+        self.fleet = fleet
+        self.delay = delay
+        self.on_restart = on_restart
+        self.restarts: list[tuple[str, int | None, float]] = []  # (name, exit status, wall time)
+        self._gone: dict[str, float] = {}
+        self._stop = False
+        self._thread = None
+
+    def supervised(self) -> list[Proc]:
+        return [p for p in (self.fleet.web, *self.fleet.workers, *self.fleet.beats[:1]) if p is not None]
+
+    def start(self) -> None:
+        import threading
+
+        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop:
+            time.sleep(0.1)
+            for proc in self.supervised():
+                if self._stop or proc.popen is None or proc.alive():
+                    self._gone.pop(proc.name, None)
+                    continue
+                since = self._gone.setdefault(proc.name, time.monotonic())
+                if time.monotonic() - since < self.delay:
+                    continue
+                status = proc.popen.returncode
+                proc.kill_group()  # prefork children left behind by a leader that died alone
+                if self._stop:
+                    return
+                proc.start()
+                self._gone.pop(proc.name, None)
+                self.restarts.append((proc.name, status, time.time()))
+                if self.on_restart is not None:
+                    self.on_restart(proc, status)
+
+
 @dataclass
 class Fleet:
     """The Procfile's processes for one deployment."""
@@ -362,14 +413,16 @@ class Fleet:
         self.workers.append(worker)
         return worker
 
-    def make_timers(self) -> Proc:
-        """The Procfile's "timers" worker: only the sweeps queue, so publication never waits
-        behind mail. It is a worker like the others for the kills."""
+    def make_timers(self, index: int) -> Proc:
+        """The Procfile's "timers" workers (two): only the sweeps queue, so publication never
+        waits behind mail, and goes on while one of them is down. They are workers like the
+        others for the kills."""
+        name = "timers" if index == 0 else f"timers{index + 1}"
         worker = Proc(
-            "timers",
+            name,
             self.celery("worker", "--loglevel", "INFO", "--queues", "sweeps", "--concurrency", "1",
-                        "--hostname", "timers@%h", "--without-mingle", "--without-gossip"),
-            self.env, self.tmp / "timers.log",
+                        "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"),
+            self.env, self.tmp / f"{name}.log",
         )
         self.workers.append(worker)
         return worker
