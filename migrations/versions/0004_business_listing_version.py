@@ -22,5 +22,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('business', schema=None) as batch_op:
+    # recreate="never": SQLite (>= 3.35) drops the column in place. A batch recreate of the table
+    # would lose the expression index ix_business_name_lower, which 0001's downgrade then drops.
+    with op.batch_alter_table('business', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('listing_version')
