@@ -1,9 +1,10 @@
-"""Delivering outbox rows by email: claim with a lease, send, mark sent.
+"""Delivering outbox rows by email: claim a batch with a lease, send, mark the accepted ones sent.
 
 The claim is committed before sending, so a crashed worker's row becomes claimable again when the
-lease runs out; a mail the server accepted just before a crash may go once more, with the same
-Message-ID (invariant 5). Failures back off exponentially; after MAIL_MAX_ATTEMPTS the row is
-``dead`` and waits for an operator (``flask outbox``).
+lease runs out; a mail the server accepted just before a crash (before the batch's accepted mail
+was recorded, well within the lease) may go once more, with the same Message-ID (invariant 5).
+Failures back off exponentially; after MAIL_MAX_ATTEMPTS the row is ``dead`` and waits for an
+operator (``flask outbox``).
 """
 
 from __future__ import annotations
@@ -11,18 +12,18 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import DBAPIError
 
 from reviewsite.clock import now_utc
 from reviewsite.config import TASK_TIME_LIMIT_SECONDS
 from reviewsite.extensions import db
-from reviewsite.models import EmailStatus, Notification
+from reviewsite.models import EmailStatus, Notification, Review
 from reviewsite.notifications import mailer
-from reviewsite.notifications.rendering import render_email
+from reviewsite.notifications.rendering import Batch, OutgoingMail, render_email
 from reviewsite.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -63,27 +64,51 @@ def claim(notification_ids: list[int], *, now: datetime) -> list[int]:
     )
 
 
-def mark_sent(notification_id: int, *, now: datetime) -> None:
+def load(notification_ids: list[int]) -> list[Notification]:
+    """The claimed rows with what their mails need (recipient, review, business): one query for
+    the whole batch, not three lazy loads a mail."""
+    return list(
+        db.session.scalars(
+            select(Notification)
+            .where(Notification.id.in_(notification_ids))
+            .order_by(Notification.id)
+            .options(joinedload(Notification.recipient),
+                     joinedload(Notification.review).joinedload(Review.business))
+        )
+    )
+
+
+def mark_sent(notification_ids: list[int], *, now: datetime) -> None:
+    """Record mail the SMTP server accepted: one statement for any number of rows."""
     db.session.execute(
         update(Notification)
-        .where(Notification.id == notification_id)
+        .where(Notification.id.in_(notification_ids))
         .values(email_status=EmailStatus.SENT, sent_at=now, lease_until=None, last_error=None)
         .execution_options(synchronize_session=False)
     )
 
 
-def mark_failed(notification_id: int, error: str, *, now: datetime) -> None:
-    notification = db.session.get(Notification, notification_id)
-    if notification is None:
+def mark_failed(errors: dict[int, str], *, now: datetime) -> None:
+    """Back off the given rows (each by its own count of attempts), or give up on those that have
+    had MAIL_MAX_ATTEMPTS: one query and one statement for any number of rows."""
+    if not errors:
         return
     base = current_app.config.get("MAIL_BACKOFF_BASE_SECONDS", BACKOFF_BASE_SECONDS)
-    delay = min(timedelta(seconds=base * 2 ** max(notification.attempts - 1, 0)), BACKOFF_MAX)
-    dead = notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
-    notification.email_status = EmailStatus.DEAD if dead else EmailStatus.PENDING
-    notification.next_attempt_at = now + delay
-    notification.lease_until = None
-    notification.last_error = error[:2000]
-    db.session.flush()
+    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    changes = []
+    for notification_id, attempts in db.session.execute(
+        select(Notification.id, Notification.attempts).where(Notification.id.in_(errors))
+    ):
+        delay = min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+        changes.append({
+            "id": notification_id,
+            "email_status": EmailStatus.DEAD if attempts >= max_attempts else EmailStatus.PENDING,
+            "next_attempt_at": now + delay,
+            "lease_until": None,
+            "last_error": errors[notification_id][:2000],
+        })
+    if changes:
+        db.session.execute(update(Notification), changes)
 
 
 def deliver(notification_id: int) -> str:
@@ -91,66 +116,118 @@ def deliver(notification_id: int) -> str:
     return deliver_batch([notification_id]).get(notification_id, "skipped")
 
 
+# Mail the SMTP server accepted is recorded as sent before the next one goes out once the
+# oldest unrecorded one has waited this long; otherwise at the end of the batch, in one statement.
+RECORD_SENT_AFTER = timedelta(seconds=1)
+
+
 def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     """Deliver the given rows that are due and unclaimed, over one SMTP connection.
 
-    The claim commits first; the rows are rendered in one read transaction that ends before the
-    SMTP conversation starts (no database connection idles in a transaction across the network);
-    each mail is then sent and marked sent in its own unit of work. Returns what happened to each
-    row, for logs and tests."""
+    The claim commits first; the rows are loaded (one query) and rendered in one read transaction
+    that ends before the SMTP conversation starts (no database connection idles in a transaction
+    across the network). The mails then go one after the other; those the server accepted are
+    marked sent together, in one statement, as soon as the conversation is over (or earlier on a
+    slow server, see :class:`_Ledger`), and only those it refused back off. Returns what happened
+    to each row, for logs and tests."""
     outcomes = {notification_id: "skipped" for notification_id in notification_ids}
     claimed_at = now_utc()
+    give_back_at = claimed_at + lease() / 2
     with unit_of_work():
         claimed = claim(list(notification_ids), now=claimed_at)
     if not claimed:
         return outcomes
-    messages: dict[int, EmailMessage] = {}
-    broken: dict[int, Exception] = {}
+    ledger = _Ledger(outcomes)
+    messages: list[tuple[int, OutgoingMail]] = []
     with unit_of_work():
-        for notification_id in sorted(claimed):
-            notification = db.session.get(Notification, notification_id)
-            if notification is None:
-                continue
+        batch = Batch()
+        for notification in load(claimed):
             try:
-                messages[notification_id] = render_email(notification)
+                messages.append((notification.id, render_email(notification, batch)))
             except Exception as exc:  # noqa: BLE001 - a bug in one template must not stop the batch
-                broken[notification_id] = exc
-    for notification_id, exc in broken.items():
-        log.error("mail for notification %s could not be rendered", notification_id, exc_info=exc)
-        with unit_of_work():
-            mark_failed(notification_id, f"{type(exc).__name__}: {exc}", now=now_utc())
-        outcomes[notification_id] = "failed"
-    with mailer.outbox() as target:
-        pending = list(messages.items())
-        for index, (notification_id, message) in enumerate(pending):
-            if now_utc() - claimed_at > lease() / 2:
-                # A slow server: give the rest back before the lease could run out under us (a
-                # second sender would then mail them too).
-                _release([i for i, _ in pending[index:]])
-                break
-            outcomes[notification_id] = _send_one(target, notification_id, message)
+                log.error("mail for notification %s could not be rendered", notification.id, exc_info=exc)
+                ledger.failed(notification.id, exc)
+    try:
+        with mailer.outbox() as target:
+            for index, (notification_id, message) in enumerate(messages):
+                if now_utc() > give_back_at:
+                    # A slow server: give the rest back before the lease could run out under us (a
+                    # second sender would then mail them too).
+                    ledger.record()
+                    _release([i for i, _ in messages[index:]])
+                    break
+                ledger.record_if_due()
+                try:
+                    target.send(message)
+                except Exception as exc:  # noqa: BLE001 - SMTP down or a bug: back off, never lose the row
+                    log.warning("mail for notification %s failed: %s", notification_id, exc,
+                                exc_info=not isinstance(exc, mailer.TRANSIENT_ERRORS))
+                    ledger.failed(notification_id, exc)
+                else:
+                    ledger.accepted(notification_id)
+    finally:
+        # Also when something above raised: what the server accepted must not wait for the lease.
+        ledger.record()
+    ledger.back_off()
     return outcomes
 
 
-def _send_one(target: mailer.Outbox, notification_id: int, message: EmailMessage) -> str:
-    handed_over = False
-    try:
-        with unit_of_work():
-            target.send(message)
-            # An SMTP server has the mail now; the development mailbox only once this commits.
-            handed_over = not mailer.uses_dev_mailbox()
-            mark_sent(notification_id, now=now_utc())
-    except Exception as exc:  # noqa: BLE001 - SMTP down or a bug: back off, never lose the row
-        if handed_over:
-            # The mail went; only recording it failed (the database went away). Marking it failed
-            # would send it again: record it on a fresh connection instead.
-            return "sent" if _record_sent(notification_id, exc) else "sent-unrecorded"
-        log.warning("mail for notification %s failed: %s", notification_id, exc,
-                    exc_info=not isinstance(exc, mailer.TRANSIENT_ERRORS))
-        with unit_of_work():
-            mark_failed(notification_id, f"{type(exc).__name__}: {exc}", now=now_utc())
-        return "failed"
-    return "sent"
+class _Ledger:
+    """What a batch's SMTP conversation did, written back in as few statements as possible.
+
+    A mail the server accepted is kept here until :meth:`record` marks it (and every other one
+    accepted so far) sent in one statement: at the end of the conversation, or before the next
+    mail goes once the oldest waiting one has waited RECORD_SENT_AFTER. The conversation starts no
+    mail after half the lease, so every accepted mail is recorded well before its lease runs out;
+    if the worker dies before that, the mail goes once more after the lease, with the same
+    Message-ID (invariant 5), as it did when each mail was recorded on its own. Refused mail backs
+    off in one statement after the conversation (:meth:`back_off`)."""
+
+    def __init__(self, outcomes: dict[int, str]) -> None:
+        self.outcomes = outcomes
+        self.unrecorded: list[int] = []
+        self.first_unrecorded_at: datetime | None = None
+        self.errors: dict[int, str] = {}
+
+    def accepted(self, notification_id: int) -> None:
+        if not self.unrecorded:
+            self.first_unrecorded_at = now_utc()
+        self.unrecorded.append(notification_id)
+
+    def failed(self, notification_id: int, exc: BaseException) -> None:
+        self.errors[notification_id] = f"{type(exc).__name__}: {exc}"
+        self.outcomes[notification_id] = "failed"
+
+    def record_if_due(self) -> None:
+        if self.unrecorded and now_utc() - self.first_unrecorded_at >= RECORD_SENT_AFTER:
+            self.record()
+
+    def record(self) -> None:
+        ids, self.unrecorded = self.unrecorded, []
+        if not ids:
+            return
+        # The development mailbox's mail is in this same transaction: it goes when this commits.
+        handed_over = not mailer.uses_dev_mailbox()
+        try:
+            with unit_of_work():
+                mark_sent(ids, now=now_utc())
+        except Exception as exc:  # noqa: BLE001 - the database went away, or a bug
+            if not handed_over:
+                for notification_id in ids:
+                    self.failed(notification_id, exc)
+                return
+            # The mails went; only recording them failed. Marking them failed would send them
+            # again: record them on a fresh connection instead.
+            outcome = "sent" if _record_sent(ids, exc) else "sent-unrecorded"
+        else:
+            outcome = "sent"
+        for notification_id in ids:
+            self.outcomes[notification_id] = outcome
+
+    def back_off(self) -> None:
+        if self.errors:
+            with unit_of_work():
+                mark_failed(self.errors, now=now_utc())
 
 
 def _release(notification_ids: list[int]) -> None:
@@ -166,20 +243,20 @@ def _release(notification_ids: list[int]) -> None:
 RECORD_SENT_RETRY_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
 
 
-def _record_sent(notification_id: int, first_error: Exception) -> bool:
-    """Retry marking a mail the SMTP server accepted as sent, for about a database restart.
-    If that still fails the lease runs out and the mail goes once more, with the same
-    Message-ID: the same outcome as a crash at this point (invariant 5)."""
-    log.warning("notification %s was sent but not recorded (%s); retrying", notification_id, first_error)
+def _record_sent(notification_ids: list[int], first_error: Exception) -> bool:
+    """Retry marking mails the SMTP server accepted as sent, for about a database restart.
+    If that still fails the lease runs out and the mails go once more, with the same
+    Message-IDs: the same outcome as a crash at this point (invariant 5)."""
+    log.warning("notifications %s were sent but not recorded (%s); retrying", notification_ids, first_error)
     for delay in RECORD_SENT_RETRY_DELAYS:
         time.sleep(delay)
         try:
             with unit_of_work():
-                mark_sent(notification_id, now=now_utc())
+                mark_sent(notification_ids, now=now_utc())
             return True
         except DBAPIError as exc:
-            log.warning("recording notification %s as sent failed again: %s", notification_id, exc)
-    log.error("notification %s was sent but could not be recorded; it may go once more", notification_id)
+            log.warning("recording notifications %s as sent failed again: %s", notification_ids, exc)
+    log.error("notifications %s were sent but could not be recorded; they may go once more", notification_ids)
     return False
 
 

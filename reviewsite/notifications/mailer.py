@@ -1,17 +1,17 @@
-"""Sending one email: over SMTP when MAIL_SERVER is set, else into the development mailbox."""
+"""Sending email: over SMTP when MAIL_SERVER is set, else into the development mailbox."""
 
 from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
 from typing import Protocol
 
 from flask import current_app
 
 from reviewsite.extensions import db
 from reviewsite.models import DevMail
+from reviewsite.notifications.rendering import OutgoingMail
 
 # Errors worth retrying later: the server is down, slow, or refused for now.
 TRANSIENT_ERRORS = (OSError, smtplib.SMTPException)
@@ -22,21 +22,30 @@ def uses_dev_mailbox() -> bool:
 
 
 class Outbox(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: OutgoingMail) -> None: ...
 
 
 class SmtpOutbox:
     """One SMTP connection for a batch of messages, opened on first use: a batch of a hundred
-    mails pays for one TCP and TLS handshake, not a hundred."""
+    mails pays for one TCP and TLS handshake, not a hundred. ``send`` returns once the server
+    has accepted the message (250 after DATA), or raises."""
 
     def __init__(self) -> None:
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: OutgoingMail) -> None:
         if self._smtp is None:
             self._smtp = _connect()
         try:
-            self._smtp.send_message(message)
+            options: list[str] = []
+            if message.needs_smtputf8:
+                # As smtplib's send_message does: an address with non-ASCII characters needs it.
+                self._smtp.ehlo_or_helo_if_needed()
+                if not self._smtp.has_extn("smtputf8"):
+                    raise smtplib.SMTPNotSupportedError(
+                        "one of the addresses needs SMTPUTF8, which the server does not support")
+                options.append("SMTPUTF8")
+            self._smtp.sendmail(message.sender, [message.recipient], message.as_bytes(), mail_options=options)
         except (smtplib.SMTPServerDisconnected, OSError):
             self.close()  # the next message reconnects
             raise
@@ -51,8 +60,12 @@ class SmtpOutbox:
 
 
 class DevMailbox:
-    def send(self, message: EmailMessage) -> None:
-        _store_in_dev_mailbox(message)
+    """Mail goes into the database, in the caller's transaction: it is "sent" when that commits.
+    Each mail is stored under a savepoint, so one that fails leaves the batch's others intact."""
+
+    def send(self, message: OutgoingMail) -> None:
+        with db.session.begin_nested():
+            _store_in_dev_mailbox(message)
 
     def close(self) -> None:
         pass
@@ -82,21 +95,20 @@ def outbox() -> Iterator[Outbox]:
         target.close()
 
 
-def _store_in_dev_mailbox(message: EmailMessage) -> None:
-    text_part = message.get_body(preferencelist=("plain",))
+def _store_in_dev_mailbox(message: OutgoingMail) -> None:
     db.session.add(
         DevMail(
             message_id=message["Message-ID"],
             to_addr=message["To"],
             subject=message["Subject"],
-            text_body=text_part.get_content() if text_part is not None else "",
-            headers={key: str(value) for key, value in message.items()},
+            text_body=message.text,
+            headers=dict(message.items()),
         )
     )
     db.session.flush()
 
 
-def send(message: EmailMessage) -> None:
+def send(message: OutgoingMail) -> None:
     """Send one message on a connection of its own (batches use :func:`outbox`)."""
     with outbox() as target:
         target.send(message)

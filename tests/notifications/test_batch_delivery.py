@@ -1,0 +1,264 @@
+"""A delivery batch over a real SMTP server on loopback: one query to load it, one statement to
+record what the server accepted, only the refused mail backing off, accepted mail recorded before
+half the lease, a crash between acceptance and recording costing at most one more copy (with the
+same Message-ID), and mail that parses back to exactly what was rendered."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from reviewsite.extensions import db
+from reviewsite.models import EmailStatus, Notification
+from reviewsite.notifications import delivery, mailer
+from reviewsite.notifications.rendering import OutgoingMail, message_id_for
+from reviewsite.services import reviews
+from reviewsite.unit_of_work import unit_of_work
+from tests.factories import BusinessFactory, MembershipFactory, UserFactory
+from tests.smtp_sink import RecordingHandler, SmtpServer, free_port
+
+HELD_SUBJECT = "A 2-star review of Corner Cafe is waiting for you"
+
+
+class Handler(RecordingHandler):
+    """Refuses mail to some addresses (451), and can move the app's clock on every mail it takes,
+    to play a slow server without sleeping."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refuse: set[str] = set()
+        self.clock = None
+        self.step = timedelta(0)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        if self.clock is not None:
+            self.clock.advance(self.step)
+        if set(envelope.rcpt_tos) & self.refuse:
+            self.refused += 1
+            return "451 4.3.0 Try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def server(app):
+    smtp = SmtpServer(port=free_port(), handler=Handler())
+    smtp.start()
+    saved = {key: app.config[key] for key in ("MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
+    try:
+        yield smtp
+    finally:
+        app.config.update(saved)
+        smtp.stop()
+
+
+def held_mails(members: int, clock, *, business_name: str = "Corner Cafe", prefix: str = "") -> list[int]:
+    """A 2-star review of a business with this many members: one review_held row per member."""
+    with unit_of_work():
+        shop = BusinessFactory(name=business_name)
+        for i in range(members):
+            MembershipFactory(business=shop, user=UserFactory(email=f"{prefix}member{i}@example.com"))
+        review = reviews.submit_review(UserFactory(email=f"{prefix}reviewer@example.com"), shop, stars=2,
+                                       title="Cold", body="Soup", now=clock.now())
+    return list(db.session.scalars(
+        select(Notification.id).where(Notification.kind == "review_held", Notification.review_id == review.id)
+        .order_by(Notification.id)))
+
+
+def lease_length() -> timedelta:
+    lease = getattr(delivery, "lease", None)  # MAIL_LEASE_SECONDS where it is configurable
+    return lease() if lease is not None else delivery.LEASE
+
+
+def rows(ids: list[int]) -> list[Notification]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(Notification).where(Notification.id.in_(ids)).order_by(Notification.id)))
+
+
+def statements_for(batch_size: int, clock, db_connection) -> int:
+    ids = held_mails(batch_size, clock, prefix=f"b{batch_size}-")
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db_connection, "before_cursor_execute", count)
+    try:
+        outcomes = delivery.deliver_batch(ids)
+    finally:
+        event.remove(db_connection, "before_cursor_execute", count)
+    assert outcomes == dict.fromkeys(ids, "sent")
+    return len(seen)
+
+
+def test_the_statements_of_a_batch_do_not_grow_with_its_size(server, ctx, clock, db_connection):
+    small = statements_for(2, clock, db_connection)
+    large = statements_for(9, clock, db_connection)
+    assert small == large, (small, large)
+    assert len(server.mails) == 11
+
+
+def test_a_refused_mail_backs_off_alone(server, ctx, clock):
+    ids = held_mails(5, clock)
+    server.handler.refuse = {"member2@example.com"}
+    outcomes = delivery.deliver_batch(ids)
+    refused = rows(ids)[2]
+    assert outcomes == {**dict.fromkeys(ids, "sent"), refused.id: "failed"}
+    assert sorted(m.to for m in server.mails) == [f"member{i}@example.com" for i in (0, 1, 3, 4)]
+    for row in rows(ids):
+        if row.id == refused.id:
+            assert row.email_status is EmailStatus.PENDING and row.attempts == 1 and row.lease_until is None
+            assert row.next_attempt_at == clock.now() + timedelta(seconds=delivery.BACKOFF_BASE_SECONDS)
+            assert "451" in row.last_error
+        else:
+            assert row.email_status is EmailStatus.SENT and row.sent_at == clock.now() and row.lease_until is None
+
+    server.handler.refuse = set()
+    clock.advance(seconds=delivery.BACKOFF_BASE_SECONDS)
+    assert delivery.deliver_pending() == {"sent": 1}
+    assert len(server.mails) == 5
+    assert len({m.message_id for m in server.mails}) == 5
+
+
+def test_accepted_mail_is_recorded_before_half_the_lease_and_the_rest_given_back(
+        server, ctx, clock, monkeypatch):
+    ids = held_mails(6, clock)
+    recorded: list[list[int]] = []
+    mark_sent = delivery.mark_sent
+
+    def spy(notification_ids, *, now):
+        recorded.append(list(notification_ids))
+        mark_sent(notification_ids, now=now)
+
+    monkeypatch.setattr(delivery, "mark_sent", spy)
+    # Each mail takes a fifth of the lease: the third ends past half of it.
+    server.handler.clock, server.handler.step = clock, lease_length() / 5
+    outcomes = delivery.deliver_batch(ids)
+    assert [m.to for m in server.mails] == [f"member{i}@example.com" for i in range(3)]
+    # Accepted mail that has waited RECORD_SENT_AFTER (far less than a fifth of the lease) is
+    # recorded before the next mail goes: the first two before the third, so no accepted mail
+    # waits longer than that plus one slow send; the third before the rest is given back.
+    assert recorded == [ids[:2], ids[2:3]]
+    assert outcomes == {**dict.fromkeys(ids[:3], "sent"), **dict.fromkeys(ids[3:], "skipped")}
+    after = rows(ids)
+    assert [r.email_status for r in after] == [EmailStatus.SENT] * 3 + [EmailStatus.PENDING] * 3
+    assert all(r.lease_until is None for r in after)
+    # The rest goes with the next delivery, at once: it was given back, not left to its lease.
+    server.handler.clock = None
+    assert delivery.deliver_pending() == {"sent": 3}
+    assert len(server.mails) == 6
+
+
+def test_on_a_fast_server_the_batch_is_recorded_in_one_statement(server, ctx, clock, monkeypatch):
+    ids = held_mails(4, clock)
+    recorded: list[list[int]] = []
+    mark_sent = delivery.mark_sent
+    monkeypatch.setattr(delivery, "mark_sent",
+                        lambda notification_ids, *, now: (recorded.append(list(notification_ids)),
+                                                          mark_sent(notification_ids, now=now)))
+    # Well under RECORD_SENT_AFTER per mail.
+    server.handler.clock, server.handler.step = clock, delivery.RECORD_SENT_AFTER / 10
+    assert delivery.deliver_batch(ids) == dict.fromkeys(ids, "sent")
+    assert recorded == [ids]
+
+
+class Crash(BaseException):
+    """The worker process dies (not an error the code could handle)."""
+
+
+def test_a_crash_between_acceptance_and_recording_sends_at_most_once_more(server, ctx, clock, monkeypatch):
+    ids = held_mails(3, clock)
+
+    def crash(notification_ids, *, now):
+        raise Crash()
+
+    monkeypatch.setattr(delivery, "mark_sent", crash)
+    with pytest.raises(Crash):
+        delivery.deliver_batch(ids)
+    monkeypatch.undo()
+    first = {m.to: m.message_id for m in server.mails}
+    assert len(first) == 3
+    assert all(r.email_status is EmailStatus.PENDING and r.lease_until is not None for r in rows(ids))
+
+    # Nobody sends them again while the lease runs...
+    clock.advance(lease_length() - timedelta(seconds=1))
+    assert delivery.deliver_pending() == {}
+    # ...then once more, with the same Message-IDs, and never again.
+    clock.advance(seconds=1)
+    assert delivery.deliver_pending() == {"sent": 3}
+    clock.advance(days=1)
+    assert delivery.deliver_pending() == {}
+    again = [(m.to, m.message_id) for m in server.mails[3:]]
+    assert sorted(again) == sorted(first.items())
+    assert all(m.message_id == message_id_for(r) for m, r in zip(server.mails[:3], rows(ids), strict=True))
+
+
+def test_a_batch_to_a_server_that_is_down_backs_off_every_row(app, ctx, clock):
+    ids = held_mails(3, clock)
+    saved = {key: app.config[key] for key in ("MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nobody listens there
+    try:
+        assert delivery.deliver_batch(ids) == dict.fromkeys(ids, "failed")
+    finally:
+        app.config.update(saved)
+    for row in rows(ids):
+        assert row.email_status is EmailStatus.PENDING and row.attempts == 1 and row.lease_until is None
+        assert row.next_attempt_at == clock.now() + timedelta(seconds=delivery.BACKOFF_BASE_SECONDS)
+
+
+def test_the_mail_parses_back_to_what_was_rendered(server, ctx, clock):
+    ids = held_mails(1, clock, business_name="Café Ünïcode =?utf-8?q?x?= “quoted”")
+    assert delivery.deliver_batch(ids) == {ids[0]: "sent"}
+    (mail,) = server.mails
+    assert mail.subject == "A 2-star review of Café Ünïcode =?utf-8?q?x?= “quoted” is waiting for you"
+    assert "Café Ünïcode" in mail.text and "Café Ünïcode" in mail.html
+    # RFC 2369: the link as it is, between angle brackets, not in encoded words.
+    assert "\nList-Unsubscribe: <http://reviewsite.test/" in mail.raw.replace("\r\n", "\n")
+    assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail.headers["Auto-Submitted"] == "auto-generated"
+    assert mail.message_id == message_id_for(rows(ids)[0])
+
+
+@pytest.mark.parametrize("text", [
+    "short ascii\n",
+    "no newline at the end",
+    ".\n.. a line of dots\nFrom the start of a line\n",
+    "trailing spaces   \nand tabs\t\n",
+    "a long line " + "x" * 200 + "\nand a=b and =?utf-8?q?not-a-word?=\n",
+    "non-ascii: Grüße, ☕, 日本語\n" + "é" * 120 + "\n",
+    "--=_boundary-looking line\n",
+    "\n\nblank lines first and last\n\n",
+])
+def test_outgoing_mail_round_trips_through_a_real_smtp_server(server, ctx, text):
+    long_subject = "Subject " + " ".join(f"word{i}" for i in range(40))
+    message = OutgoingMail(
+        sender="noreply@reviewsite.test",
+        recipient="someone@example.com",
+        headers=(("From", "Reviewsite Team <noreply@reviewsite.test>"), ("To", "someone@example.com"),
+                 ("Subject", long_subject), ("Message-ID", "<n1.abc@reviewsite.test>"),
+                 ("X-Long", "<http://reviewsite.test/" + "y" * 300 + ">")),
+        text=text, html=f"<p>{text}</p>")
+    mailer.send(message)
+    (mail,) = server.mails
+    expected = text if text.endswith("\n") else text + "\n"
+    # (The parser hands back the body's line ends as they went over the wire: CRLF.)
+    assert mail.text.replace("\r\n", "\n") == expected
+    assert mail.html.replace("\r\n", "\n") == f"<p>{text}</p>\n"
+    assert mail.subject == long_subject
+    assert mail.headers["X-Long"] == "<http://reviewsite.test/" + "y" * 300 + ">"
+    assert mail.message_id == "<n1.abc@reviewsite.test>"
+    parsed = email.message_from_string(mail.raw, policy=email.policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert all(len(line) <= 998 for line in mail.raw.split("\r\n"))
+
+
+def test_a_header_with_a_line_break_fails_the_render_not_the_batch(server, ctx, clock):
+    ids = held_mails(2, clock, business_name="Evil\r\nBcc: victim@example.com")
+    outcomes = delivery.deliver_batch(ids)
+    assert outcomes == dict.fromkeys(ids, "failed")
+    assert server.mails == []
+    assert all("line break" in r.last_error for r in rows(ids))
