@@ -34,10 +34,13 @@ from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, U
 from tests.helpers import START
 
 
+# The one-statement sweep and SKIP LOCKED exist on PostgreSQL only (SQLite serialises writers).
+pytestmark = pytest.mark.postgresql_only
+
+
 @pytest.fixture
 def pg(ctx):
-    if db.session.get_bind().dialect.name != "postgresql":
-        pytest.skip("the one-statement sweep exists on PostgreSQL only")
+    assert db.session.get_bind().dialect.name == "postgresql"
 
 
 def prefer(user: User, topic: str, delivery: Delivery) -> None:
@@ -177,8 +180,7 @@ def test_an_idle_one_statement_sweep_writes_nothing(pg, clock):
 def committed(app):
     """Due reviews committed for real (other connections must see them), deleted afterwards."""
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SKIP LOCKED sweeps run on PostgreSQL; SQLite serialises writers")
+        assert db.engine.dialect.name == "postgresql"
         made: dict[str, list[int]] = {}
         with unit_of_work() as session:
             # The oldest ten of one business, the rest of another: a sweep bumps the listing
