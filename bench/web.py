@@ -136,11 +136,18 @@ def run(p: Profile, dataset: dict, results: Results) -> None:
 
         # Logged-in spare users (they have reviewed nothing) and two disjoint lists of businesses
         # (warm-up and measured run), so that every POST is a new (business, author) pair.
+        # Spare users who still have reviewed nothing, so that a re-run with --skip-load (whose
+        # earlier run wrote reviews) measures submissions, not "already reviewed" answers.
         with connect() as conn:
             slugs = [r[0] for r in conn.execute("SELECT slug FROM business WHERE id > 1 ORDER BY id")]
+            users = [r[0] for r in conn.execute(
+                'SELECT id FROM "user" u WHERE id >= %s AND NOT EXISTS '
+                "(SELECT 1 FROM review r WHERE r.author_id = u.id) ORDER BY id LIMIT %s",
+                (dataset["spare_start"], SESSION_USERS))]
+        if len(users) < SESSION_USERS:
+            raise RuntimeError("not enough spare users without reviews left: run bench/run without --skip-load")
         half = len(slugs) // 2
         t = time.monotonic()
-        users = range(dataset["spare_start"], dataset["spare_start"] + SESSION_USERS)
         with ThreadPoolExecutor(4) as pool:
             sessions = list(pool.map(lambda u: login_session(port, u, slugs[0]), users))
         log(f"logged in {len(sessions)} users in {time.monotonic() - t:.1f}s")
