@@ -7,11 +7,29 @@ the ids of the rows really inserted are handed to ``after_commit`` for prompt de
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ColumnElement, FromClause, Insert, String, case, cast, func, literal, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    FromClause,
+    Insert,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from reviewsite.extensions import db
@@ -107,11 +125,27 @@ class Fact:
 
 
 def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timedelta = timedelta(0)) -> list[int]:
-    """Write every notification of ``kind`` for many facts in one INSERT; returns the new ids.
+    """Write every notification of ``kind`` for many facts; returns the new ids.
 
     Each recipient's preference for the kind's topic decides whether the email goes at once
-    (``delay`` later), waits for the daily digest, or stays in the site."""
-    facts = list(facts)
+    (``delay`` later), waits for the daily digest, or stays in the site. Every call runs the
+    same few statements, built once with bound parameters (building one costs more than
+    running it): on PostgreSQL one ``INSERT ... SELECT`` that reads the preferences as it
+    writes (:func:`_write_postgres`), elsewhere a preference query and an INSERT
+    (:func:`_write_portable`). Both write the same rows, in the same order."""
+    facts = [fact for fact in facts if fact.recipient_ids]
+    if not facts:
+        return []
+    write = _write_postgres if db.session.get_bind().dialect.name == "postgresql" else _write_portable
+    ids = write(kind, facts, now=now, next_attempt_at=now + delay)
+    remember_new(ids)
+    return ids
+
+
+def _write_portable(kind: str, facts: list[Fact], *, now: datetime, next_attempt_at: datetime) -> list[int]:
+    """The preferences in one query, then the rows through one cached INSERT executed with a
+    list of parameter sets (SQLAlchemy's insertmanyvalues makes that multi-row INSERTs with
+    RETURNING), :data:`INSERT_CHUNK` rows at a time."""
     statuses = _email_statuses(kind, sorted({r for fact in facts for r in fact.recipient_ids}))
     rows = [
         {
@@ -121,28 +155,79 @@ def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timed
             "review_id": fact.review_id,
             "facts": fact.facts,
             "created_at": now,
-            "next_attempt_at": now + delay,
+            "next_attempt_at": next_attempt_at,
             "email_status": statuses[recipient_id],
             "attempts": 0,
         }
         for fact in facts
         for recipient_id in fact.recipient_ids
     ]
-    if not rows:
-        return []
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = _insert_rows(db.session.get_bind().dialect.name)
     ids: list[int] = []
     for start in range(0, len(rows), INSERT_CHUNK):
-        statement = (
-            insert(Notification)
-            .values(rows[start : start + INSERT_CHUNK])
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(Notification.id)
-        )
-        ids.extend(db.session.scalars(statement))
-    remember_new(ids)
+        ids.extend(db.session.scalars(statement, rows[start : start + INSERT_CHUNK]))
     return ids
+
+
+@functools.cache
+def _insert_rows(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = Notification.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+
+
+def _write_postgres(kind: str, facts: list[Fact], *, now: datetime, next_attempt_at: datetime) -> list[int]:
+    """One round trip: the recipients go as parallel arrays (a handful of parameters however
+    many rows, so no chunking), joined to their preferences by :func:`notify_from_select`."""
+    pairs = [(fact, recipient_id) for fact in facts for recipient_id in fact.recipient_ids]
+    # The JSON text the ORM would write for the dict (psycopg's default json.dumps), per fact.
+    facts_json = {id(fact): json.dumps(fact.facts) for fact in facts}
+    return list(
+        db.session.scalars(
+            _insert_select(kind),
+            {
+                "subjects": [str(fact.subject) for fact, _ in pairs],
+                "recipient_ids": [recipient_id for _, recipient_id in pairs],
+                "review_ids": [fact.review_id for fact, _ in pairs],
+                "facts": [facts_json[id(fact)] for fact, _ in pairs],
+                "now": now,
+                "next_attempt_at": next_attempt_at,
+            },
+        )
+    )
+
+
+@functools.cache
+def _insert_select(kind: str) -> Insert:
+    """``INSERT ... SELECT ... FROM unnest(:subjects, :recipient_ids, :review_ids, :facts) WITH
+    ORDINALITY ... ORDER BY position ON CONFLICT DO NOTHING RETURNING id``, once per kind."""
+    recipients = (
+        func.unnest(
+            bindparam("subjects", type_=postgresql.ARRAY(Text)),
+            bindparam("recipient_ids", type_=postgresql.ARRAY(Integer)),
+            bindparam("review_ids", type_=postgresql.ARRAY(Integer)),
+            bindparam("facts", type_=postgresql.ARRAY(Text)),
+        )
+        .table_valued(
+            column("subject", Text),
+            column("recipient_id", Integer),
+            column("review_id", Integer),
+            column("facts", Text),
+            with_ordinality="position",
+        )
+        .render_derived(name="recipients")
+    )
+    c = recipients.c
+    rows = select(c.subject, c.recipient_id, c.review_id, cast(c.facts, JSON).label("facts"), c.position).subquery(
+        "rows"
+    )
+    return notify_from_select(
+        kind,
+        rows,
+        order_by=[rows.c.position],
+        now=bindparam("now", type_=Notification.created_at.type),
+        next_attempt_at=bindparam("next_attempt_at", type_=Notification.next_attempt_at.type),
+    ).execution_options(dml_strategy="raw")  # the parameters fill the SELECT: not an ORM bulk INSERT
 
 
 def notify_from_select(
@@ -152,16 +237,20 @@ def notify_from_select(
     order_by: list[ColumnElement],
     now: datetime | ColumnElement[datetime],
     delay: timedelta = timedelta(0),
+    next_attempt_at: ColumnElement[datetime] | None = None,
 ) -> Insert:
     """:func:`notify_many` as one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id``
     (PostgreSQL), for a statement that finds its facts and recipients in SQL. ``rows`` has the
     columns ``subject``, ``review_id``, ``recipient_id`` and ``facts`` (JSON); rows are written
-    in ``order_by`` order. ``now`` may be a bound parameter, so that a statement built once serves
-    every call. The caller executes it (or embeds it as a CTE) and must hand the returned ids to
-    :func:`remember_new`, as :func:`notify_many` does, for after-commit dispatch."""
+    in ``order_by`` order. ``now`` (and ``next_attempt_at``, which defaults to ``now + delay``) may
+    be bound parameters, so that a statement built once serves every call. The caller executes
+    it (or embeds it as a CTE) and must hand the returned ids to :func:`remember_new`, as
+    :func:`notify_many` does, for after-commit dispatch."""
     c = rows.c
     if not isinstance(now, ColumnElement):
         now = literal(now, Notification.created_at.type)
+    if next_attempt_at is None:
+        next_attempt_at = now + delay if delay else now
     source = select(
         dedupe_key_sql(kind, c.subject, c.recipient_id),
         literal(kind, String),
@@ -169,7 +258,7 @@ def notify_from_select(
         c.review_id,
         c.facts,
         now,
-        now + delay if delay else now,
+        next_attempt_at,
         email_status_sql(kind, c.recipient_id),
         literal(0),
     ).order_by(*order_by)

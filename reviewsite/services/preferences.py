@@ -5,10 +5,11 @@ Account mail (confirmation, password reset) has no topic and cannot be turned of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, String, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, String, bindparam, func, select, type_coerce
 
 from reviewsite.extensions import db
 from reviewsite.models import Delivery, NotificationPreference, User
@@ -33,14 +34,17 @@ def choices_of(user: User) -> dict[str, Delivery]:
 def deliveries_for(topic: str, user_ids: Iterable[int]) -> dict[int, Delivery]:
     """Each recipient's choice for ``topic`` in one query; missing means email."""
     ids = list(user_ids)
-    chosen = dict(
-        db.session.execute(
-            select(NotificationPreference.user_id, NotificationPreference.delivery).where(
-                NotificationPreference.topic == topic, NotificationPreference.user_id.in_(ids)
-            )
-        ).all()
-    ) if ids else {}
+    chosen = dict(db.session.execute(_chosen_query(), {"topic": topic, "user_ids": ids}).all()) if ids else {}
     return {user_id: chosen.get(user_id, DEFAULT_DELIVERY) for user_id in ids}
+
+
+@functools.cache
+def _chosen_query() -> Select:
+    """Built once (every notification asks), with the topic and the ids as parameters."""
+    return select(NotificationPreference.user_id, NotificationPreference.delivery).where(
+        NotificationPreference.topic == bindparam("topic", type_=String),
+        NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True)),
+    )
 
 
 def delivery_sql(topic: str, user_id: ColumnElement[int]) -> ColumnElement[str]:
