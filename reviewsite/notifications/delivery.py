@@ -1,8 +1,9 @@
 """Delivering outbox rows by email: claim a batch with a lease, send, mark the accepted ones sent.
 
 The claim is committed before sending, so a crashed worker's row becomes claimable again when the
-lease runs out; a mail the server accepted just before a crash (before the batch's accepted mail
-was recorded, well within the lease) may go once more, with the same Message-ID (invariant 5).
+lease runs out; each mail the server accepted is recorded as sent before the next one goes, so a
+crash can leave at most one accepted mail unrecorded, and that one goes once more after the
+lease, with the same Message-ID (invariant 5).
 Failures back off exponentially; after MAIL_MAX_ATTEMPTS the row is ``dead`` and waits for an
 operator (``flask outbox``).
 """
@@ -116,20 +117,14 @@ def deliver(notification_id: int) -> str:
     return deliver_batch([notification_id]).get(notification_id, "skipped")
 
 
-# Mail the SMTP server accepted is recorded as sent before the next one goes out once the
-# oldest unrecorded one has waited this long; otherwise at the end of the batch, in one statement.
-RECORD_SENT_AFTER = timedelta(seconds=1)
-
-
 def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     """Deliver the given rows that are due and unclaimed, over one SMTP connection.
 
     The claim commits first; the rows are loaded (one query) and rendered in one read transaction
     that ends before the SMTP conversation starts (no database connection idles in a transaction
-    across the network). The mails then go one after the other; those the server accepted are
-    marked sent together, in one statement, as soon as the conversation is over (or earlier on a
-    slow server, see :class:`_Ledger`), and only those it refused back off. Returns what happened
-    to each row, for logs and tests."""
+    across the network). The mails then go one after the other, each recorded as sent as soon as
+    the server accepted it (see :class:`_Ledger`); those it refused back off together afterwards.
+    Returns what happened to each row, for logs and tests."""
     outcomes = {notification_id: "skipped" for notification_id in notification_ids}
     claimed_at = now_utc()
     give_back_at = claimed_at + lease() / 2
@@ -156,7 +151,6 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
                     ledger.record()
                     _release([i for i, _ in messages[index:]])
                     break
-                ledger.record_if_due()
                 try:
                     target.send(message)
                 except Exception as exc:  # noqa: BLE001 - SMTP down or a bug: back off, never lose the row
@@ -165,6 +159,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
                     ledger.failed(notification_id, exc)
                 else:
                     ledger.accepted(notification_id)
+                    ledger.record()
     finally:
         # Also when something above raised: what the server accepted must not wait for the lease.
         ledger.record()
@@ -173,34 +168,26 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
 
 
 class _Ledger:
-    """What a batch's SMTP conversation did, written back in as few statements as possible.
+    """What a batch's SMTP conversation did, written back to the outbox.
 
-    A mail the server accepted is kept here until :meth:`record` marks it (and every other one
-    accepted so far) sent in one statement: at the end of the conversation, or before the next
-    mail goes once the oldest waiting one has waited RECORD_SENT_AFTER. The conversation starts no
-    mail after half the lease, so every accepted mail is recorded well before its lease runs out;
-    if the worker dies before that, the mail goes once more after the lease, with the same
-    Message-ID (invariant 5), as it did when each mail was recorded on its own. Refused mail backs
-    off in one statement after the conversation (:meth:`back_off`)."""
+    A mail the server accepted is marked sent (:meth:`record`, one short transaction) before the
+    next mail goes. Recording a whole batch at once would be cheaper, but a worker killed in the
+    middle of the batch would then leave every accepted mail unrecorded, and each would go again
+    after the lease: one kill, many duplicates. One at a time, a kill costs at most one duplicate,
+    with the same Message-ID (invariant 5). Refused mail backs off in one statement after the
+    conversation (:meth:`back_off`): sending it again early gains nothing."""
 
     def __init__(self, outcomes: dict[int, str]) -> None:
         self.outcomes = outcomes
         self.unrecorded: list[int] = []
-        self.first_unrecorded_at: datetime | None = None
         self.errors: dict[int, str] = {}
 
     def accepted(self, notification_id: int) -> None:
-        if not self.unrecorded:
-            self.first_unrecorded_at = now_utc()
         self.unrecorded.append(notification_id)
 
     def failed(self, notification_id: int, exc: BaseException) -> None:
         self.errors[notification_id] = f"{type(exc).__name__}: {exc}"
         self.outcomes[notification_id] = "failed"
-
-    def record_if_due(self) -> None:
-        if self.unrecorded and now_utc() - self.first_unrecorded_at >= RECORD_SENT_AFTER:
-            self.record()
 
     def record(self) -> None:
         ids, self.unrecorded = self.unrecorded, []
