@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import DBAPIError
 
@@ -25,7 +25,7 @@ from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification, Review
 from reviewsite.notifications import mailer
 from reviewsite.notifications.rendering import Batch, OutgoingMail, render_email
-from reviewsite.unit_of_work import unit_of_work
+from reviewsite.unit_of_work import each_statement_commits, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,18 @@ def load(notification_ids: list[int]) -> list[Notification]:
     )
 
 
+_notifications = Notification.__table__
+# Built once: it runs once per mail, and building an UPDATE costs more than running it.
+_MARK_SENT = (
+    update(_notifications)
+    .where(_notifications.c.id.in_(bindparam("ids", expanding=True)))
+    .values(email_status=EmailStatus.SENT, sent_at=bindparam("now"), lease_until=None, last_error=None)
+)
+
+
 def mark_sent(notification_ids: list[int], *, now: datetime) -> None:
     """Record mail the SMTP server accepted: one statement for any number of rows."""
-    db.session.execute(
-        update(Notification)
-        .where(Notification.id.in_(notification_ids))
-        .values(email_status=EmailStatus.SENT, sent_at=now, lease_until=None, last_error=None)
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(_MARK_SENT, {"ids": list(notification_ids), "now": now})
 
 
 def mark_failed(errors: dict[int, str], *, now: datetime) -> None:
@@ -163,6 +167,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     finally:
         # Also when something above raised: what the server accepted must not wait for the lease.
         ledger.record()
+        db.session.commit()  # gives back the connection the records kept (nothing is pending)
     ledger.back_off()
     return outcomes
 
@@ -196,9 +201,16 @@ class _Ledger:
         # The development mailbox's mail is in this same transaction: it goes when this commits.
         handed_over = not mailer.uses_dev_mailbox()
         try:
-            with unit_of_work():
+            if handed_over and each_statement_commits():
+                # PostgreSQL: the UPDATE commits by itself, on the connection the session keeps
+                # for the rest of the conversation (one round trip a mail: no checkout, no
+                # BEGIN/COMMIT). deliver_batch gives the connection back at the end.
                 mark_sent(ids, now=now_utc())
+            else:
+                with unit_of_work():
+                    mark_sent(ids, now=now_utc())
         except Exception as exc:  # noqa: BLE001 - the database went away, or a bug
+            db.session.rollback()
             if not handed_over:
                 for notification_id in ids:
                     self.failed(notification_id, exc)

@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy.engine import Engine
-
-from reviewsite.extensions import db
 from reviewsite.public import fragments, paging
 from reviewsite.public.forms import SearchForm
 from reviewsite.services import access, businesses
+from reviewsite.unit_of_work import each_statement_commits
 
 bp = Blueprint("public", __name__)
 
@@ -16,17 +14,11 @@ PER_PAGE = 20
 
 @bp.before_request
 def read_without_transaction() -> None:
-    """These pages only read, one statement after another (READ COMMITTED gives each statement
-    its own snapshot anyway). On PostgreSQL their statements run in autocommit, which saves the
-    BEGIN and ROLLBACK round trips around every page view: a third of a cached business page's
-    time. Only when the session is not bound to a connection already in a transaction (the
-    tests' rolled-back connection is one), and never for a request that may write: a unit of
-    work must be able to roll back. SQLite keeps its BEGIN IMMEDIATE."""
-    if request.method not in ("GET", "HEAD"):
-        return
-    bind = db.session.get_bind()
-    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and db.session().get_transaction() is None:
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    """These pages only read, so on PostgreSQL their statements run in autocommit, which saves
+    the BEGIN and ROLLBACK round trips around every page view: a third of a cached business
+    page's time. Never for a request that may write: a unit of work must be able to roll back."""
+    if request.method in ("GET", "HEAD"):
+        each_statement_commits()
 
 
 @bp.route("/")
