@@ -12,8 +12,8 @@ The MIME is the standard library's ``email`` package with its compat32 API (``MI
 ``MIMEText``, ``Header``, ``BytesGenerator``): about 0.5 ms a mail. Not ``EmailMessage`` and the
 modern policy: its header registry parses every header value into a structured object when it is
 set and refolds it when written, about 2 ms of CPU a mail (near 5 ms with ``send_message``, as
-before 456b2fa), more than the database and the SMTP conversation together. What compat32 leaves to the caller is done in :func:`_header_value`: deciding which
-values need RFC 2047 (or raw UTF-8 under SMTPUTF8), and refusing line breaks.
+before 456b2fa), more than the database and the SMTP conversation together. It is written in
+``mime.py``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from email.charset import QP, Charset
-from email.generator import BytesGenerator
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
 from email.utils import formataddr, parseaddr
-from io import BytesIO
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -47,43 +40,6 @@ def message_id_for(notification: Notification) -> str:
     digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:16]
     domain = urlsplit(current_app.config["SITE_URL"]).hostname or "localhost"
     return f"<n{notification.id}.{digest}@{domain}>"
-
-
-# -- MIME -----------------------------------------------------------------------------------------
-
-# Bodies in quoted-printable (the email package's default for UTF-8 is base64): 7-bit clean, so no
-# 8BITMIME, and readable as it is in a raw message.
-UTF8 = Charset("utf-8")
-UTF8.body_encoding = QP
-# For an SMTPUTF8 mail, headers may carry raw UTF-8: compat32 writes a header holding escaped
-# bytes as it is when the policy allows 8-bit data.
-_SMTPUTF8_POLICY = compat32.clone(cte_type="8bit")
-
-
-def _header_value(name: str, value: str, *, utf8: bool = False) -> str | Header:
-    """What goes into the message for this header. Printable ASCII stays as it is (compat32 folds
-    it at spaces only: a long URL in List-Unsubscribe may go to a continuation line but stays whole
-    and unencoded, as RFC 2369 wants); anything
-    else, and text that would read as an encoded word, is RFC 2047 encoded, or raw UTF-8 when the
-    mail goes with SMTPUTF8 (an address with non-ASCII characters). A line break is refused: it
-    would let the value write headers of its own."""
-    if "\r" in value or "\n" in value:
-        raise ValueError(f"the {name} header may not contain a line break: {value!r}")
-    if value.isprintable() and "=?" not in value:
-        if value.isascii():
-            return value
-        if utf8:
-            return value.encode("utf-8").decode("ascii", "surrogateescape")
-    return Header(value, UTF8, header_name=name)
-
-
-def _text_part(text: str, subtype: str) -> MIMEText:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):  # else the last line would run into the boundary's line break
-        text += "\n"
-    part = MIMEText(text, subtype, UTF8)
-    del part["MIME-Version"]  # said once, for the whole message
-    return part
 
 
 @dataclass(frozen=True)
@@ -109,16 +65,12 @@ class OutgoingMail:
         return not (self.sender.isascii() and self.recipient.isascii())
 
     def as_bytes(self) -> bytes:
-        """The message with CRLF line ends, as ``smtplib.SMTP.sendmail`` wants bytes (it sends
-        them as they are, adding only the dot-stuffing)."""
-        utf8 = self.needs_smtputf8
-        message = MIMEMultipart("alternative", None, [_text_part(self.text, "plain"), _text_part(self.html, "html")])
-        for name, value in self.headers:
-            message[name] = _header_value(name, value, utf8=utf8)
-        out = BytesIO()
-        BytesGenerator(out, mangle_from_=False, policy=_SMTPUTF8_POLICY if utf8 else compat32).flatten(
-            message, linesep="\r\n")
-        return out.getvalue()
+        """The message with CRLF line ends, as ``smtplib.SMTP.sendmail`` wants bytes."""
+        # Imported here: only workers build mail, and email.mime brings in email.policy's header
+        # registry, about 3 MB in every web worker that never uses it.
+        from reviewsite.notifications.mime import message_bytes
+
+        return message_bytes(self.headers, self.text, self.html, utf8=self.needs_smtputf8)
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -213,6 +165,8 @@ def render_email(notification: Notification, batch: Batch | None = None) -> Outg
     html = batch.render("emails/base.html", {**context, "text": text})
     mail = OutgoingMail(sender=batch.sender_addr, recipient=recipient, headers=tuple(headers),
                         text=text + footer, html=html)
+    from reviewsite.notifications.mime import header_value  # only workers render mail; see as_bytes
+
     for name, value in headers:  # a header that cannot be written fails the render, not the send
-        _header_value(name, value, utf8=mail.needs_smtputf8)
+        header_value(name, value, utf8=mail.needs_smtputf8)
     return mail
