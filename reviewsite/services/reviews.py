@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 from reviewsite.extensions import db
 from reviewsite.models import Business, Membership, Review, ReviewEvent, ReviewStatus, Side, User
 from reviewsite.services import access, listings, reminders, sweep_postgres
+from reviewsite.services.due import publish_due_statement
 from reviewsite.services.errors import Conflict, Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, compare_and_set, record, require
 from reviewsite.services.outbox import Fact, notify, notify_many, remember_new, review_facts_of
@@ -260,22 +261,8 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
 def _publish_due_portable(*, now: datetime, limit: int) -> list[int]:
     """The sweep's batch in a few portable statements: one UPDATE claims and publishes it, one
     INSERT writes the audit events, one (per chunk) the notifications, built in Python."""
-    # A CTE, not "id IN (subquery)": PostgreSQL may rescan a LIMIT ... FOR UPDATE subquery inside
-    # a semi-join and so claim more rows than the batch; a CTE is evaluated exactly once.
-    due = (
-        select(Review.id)
-        .where(Review.status == ReviewStatus.HELD, Review.publish_at <= now)
-        .order_by(Review.publish_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-    )
     published = db.session.execute(
-        update(Review)
-        .where(Review.id == due.c.id, Review.status == ReviewStatus.HELD, Review.publish_at <= now)
-        .values(status=ReviewStatus.PUBLISHED, published_at=now, released_by=Side.SYSTEM, reminder_due_at=None)
-        .returning(Review.id, Review.business_id, Review.author_id, Review.stars, Review.publish_at)
-        .execution_options(synchronize_session=False)
+        publish_due_statement(now, limit).execution_options(synchronize_session=False)
     ).all()
     if not published:
         return []

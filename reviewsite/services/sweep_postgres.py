@@ -39,11 +39,12 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Select, String, bindparam, func, literal, null, select, union_all, update
+from sqlalchemy import Integer, Select, String, bindparam, func, literal, null, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 
 from reviewsite.extensions import db
 from reviewsite.models import Membership, Review, ReviewEvent, ReviewStatus, Side
+from reviewsite.services.due import publish_due_statement
 from reviewsite.services.outbox import notify_from_select, review_facts_sql
 
 # What lifecycle.record writes for a publication by the system (details is the same dict, so
@@ -71,21 +72,7 @@ def _statement() -> Select:
     idle), with ``now`` and ``limit`` as parameters."""
     now = bindparam("now", type_=Review.publish_at.type)
     limit = bindparam("limit", type_=Integer)
-    due = (
-        select(Review.id)
-        .where(Review.status == ReviewStatus.HELD, Review.publish_at <= now)
-        .order_by(Review.publish_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("due")
-    )
-    published = (
-        update(Review)
-        .where(Review.id == due.c.id, Review.status == ReviewStatus.HELD, Review.publish_at <= now)
-        .values(status=ReviewStatus.PUBLISHED, published_at=now, released_by=Side.SYSTEM, reminder_due_at=None)
-        .returning(Review.id, Review.business_id, Review.author_id, Review.stars, Review.publish_at)
-        .cte("published")
-    )
+    published = publish_due_statement(now, limit).cte("published")
     p = published.c
     events = insert(ReviewEvent).from_select(
         ["review_id", "actor_id", "action", "from_status", "to_status", "details", "at"],
