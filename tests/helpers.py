@@ -67,3 +67,27 @@ def app_config(database_url: str, clock: Any, **overrides: object) -> dict[str, 
     }
     config.update(overrides)
     return config
+
+
+def submission_footprint(business_id: int) -> dict[str, object]:
+    """Everything a submission to the business writes: its reviews, their audit events and
+    notices, and the business's aggregate and listing version (read from the row)."""
+    from sqlalchemy import func, select
+
+    from reviewsite.extensions import db
+    from reviewsite.models import Business, Notification, Review, ReviewEvent
+
+    ids = select(Review.id).where(Review.business_id == business_id).scalar_subquery()
+    row = db.session.execute(
+        select(Business.rating_count, Business.rating_sum, Business.listing_version).where(Business.id == business_id)
+    ).one()
+
+    def count(model, condition) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(condition))
+
+    return {
+        "reviews": count(Review, Review.business_id == business_id),
+        "events": count(ReviewEvent, ReviewEvent.review_id.in_(ids)),
+        "notices": count(Notification, Notification.review_id.in_(ids)),
+        "aggregate": tuple(row),
+    }

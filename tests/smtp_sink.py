@@ -9,6 +9,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,3 +104,17 @@ class SmtpServer:
 
     def describe(self) -> str:
         return "mail received:\n" + "\n".join(f"  {m.to}: {m.subject} {m.message_id}" for m in self.mails)
+
+
+@contextmanager
+def serving(app, handler: RecordingHandler | None = None) -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback; the app sends to it until the block ends."""
+    server = SmtpServer(port=free_port(), handler=handler or RecordingHandler())
+    server.start()
+    saved = {key: app.config[key] for key in ("MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    try:
+        yield server
+    finally:
+        app.config.update(saved)
+        server.stop()

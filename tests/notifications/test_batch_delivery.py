@@ -20,7 +20,7 @@ from reviewsite.notifications.rendering import OutgoingMail, message_id_for
 from reviewsite.services import reviews
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
-from tests.smtp_sink import RecordingHandler, SmtpServer, free_port
+from tests.smtp_sink import RecordingHandler, free_port, serving
 
 HELD_SUBJECT = "A 2-star review of Corner Cafe is waiting for you"
 
@@ -46,15 +46,8 @@ class Handler(RecordingHandler):
 
 @pytest.fixture
 def server(app):
-    smtp = SmtpServer(port=free_port(), handler=Handler())
-    smtp.start()
-    saved = {key: app.config[key] for key in ("MAIL_SERVER", "MAIL_PORT")}
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port)
-    try:
+    with serving(app, Handler()) as smtp:
         yield smtp
-    finally:
-        app.config.update(saved)
-        smtp.stop()
 
 
 def held_mails(members: int, clock, *, business_name: str = "Corner Cafe", prefix: str = "") -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Notification, Review, ReviewEvent, ReviewStatus, Side
@@ -13,7 +13,7 @@ from reviewsite.services import reviews, thread
 from reviewsite.services.errors import Conflict, Invalid, InvalidTransition, NotAllowed
 from reviewsite.services.persistence import insert_unique
 from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
-from tests.helpers import START
+from tests.helpers import START, submission_footprint
 
 
 @pytest.fixture
@@ -244,22 +244,7 @@ def test_two_revisions_in_the_same_instant_are_two_notices(shop, clock):
 
 
 def written(business) -> dict[str, object]:
-    """Everything a submission to ``business`` writes: its reviews, their audit events and
-    notices, and the business's aggregate and listing version."""
-    ids = select(Review.id).where(Review.business_id == business.id).scalar_subquery()
-    row = db.session.execute(
-        select(Business.rating_count, Business.rating_sum, Business.listing_version).where(Business.id == business.id)
-    ).one()
-
-    def count(model, condition) -> int:
-        return db.session.scalar(select(func.count()).select_from(model).where(condition))
-
-    return {
-        "reviews": count(Review, Review.business_id == business.id),
-        "events": count(ReviewEvent, ReviewEvent.review_id.in_(ids)),
-        "notices": count(Notification, Notification.review_id.in_(ids)),
-        "aggregate": tuple(row),
-    }
+    return submission_footprint(business.id)
 
 
 def test_a_repeated_submission_is_refused_clearly_writes_nothing_and_leaves_the_transaction_usable(shop, clock):

@@ -6,29 +6,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reviewsite.extensions import db
-from reviewsite.models import Business, Notification, Review, ReviewEvent, ReviewStatus
+from reviewsite.models import Business, Review, ReviewStatus
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import UserFactory
+from tests.helpers import submission_footprint
 
 
 def state(app, slug: str) -> dict[str, object]:
     """What a submission to the business writes: reviews, audit events, notices, aggregate."""
     with app.app_context():
-        business = db.session.scalars(select(Business).where(Business.slug == slug)).one()
-        ids = select(Review.id).where(Review.business_id == business.id).scalar_subquery()
-
-        def count(model, condition) -> int:
-            return db.session.scalar(select(func.count()).select_from(model).where(condition))
-
-        return {
-            "reviews": count(Review, Review.business_id == business.id),
-            "events": count(ReviewEvent, ReviewEvent.review_id.in_(ids)),
-            "notices": count(Notification, Notification.review_id.in_(ids)),
-            "aggregate": (business.rating_count, business.rating_sum, business.listing_version),
-        }
+        return submission_footprint(db.session.scalars(select(Business.id).where(Business.slug == slug)).one())
 
 
 def test_a_low_star_review_goes_to_the_business_first_and_the_page_says_when_it_is_published(app, client, world):
