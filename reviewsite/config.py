@@ -195,7 +195,8 @@ def from_environment() -> dict[str, Any]:
         "REVIEWSITE_ENV": "production" if production else "development",
         "SECRET_KEY": secret or "dev-only-not-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping: database.configure_engine checks pooled connections without a round trip.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SITE_URL": env("SITE_URL", "http://localhost:5000"),
         "SITE_NAME": env("SITE_NAME", "reviewsite"),
         # The make-it-right window (DESIGN.md): defaults 72 h, at most 7 days of extension.

@@ -1,5 +1,15 @@
 """Engine settings per backend.
 
+PostgreSQL: a pooled connection may have been closed by the server while it sat in the pool (a
+restart, ``pg_terminate_backend``, an idle timeout). Asking the server first (``pool_pre_ping``)
+costs a round trip on every checkout, which was half of a cached page's time. But a server that
+ends a session says so on the socket (a FATAL message, then end of file), and an idle connection
+in the pool otherwise receives nothing: so a checkout looks whether the socket has anything to
+read, without waiting, and if so hands the pool a ``DisconnectionError``, which makes it open a
+fresh connection instead (SQLAlchemy's documented way of pessimistic disconnect handling). A
+connection lost without a word (a vanished host) is found on first use, as pre-ping would have
+found it; SQLAlchemy then renews the whole pool.
+
 SQLite (the embedded default) is shared by the web process, the worker and beat. WAL lets readers
 run beside a writer; every transaction starts with BEGIN IMMEDIATE so that two writers queue on
 the busy timeout instead of failing on a lock upgrade, which is also what makes the sweep's claim a
@@ -8,17 +18,31 @@ write transaction. pysqlite's own transaction handling is switched off so SAVEPO
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 
 def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        if not event.contains(engine, "checkout", _refuse_closed_by_server):
+            event.listen(engine, "checkout", _refuse_closed_by_server)
+        return
     if engine.dialect.name != "sqlite" or event.contains(engine, "connect", _on_connect):
         return
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
+
+
+def _refuse_closed_by_server(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise exc.DisconnectionError("connection closed")
+    poll = select.poll()
+    poll.register(dbapi_connection.fileno(), select.POLLIN)
+    if poll.poll(0):
+        raise exc.DisconnectionError("the server ended this session while it was in the pool")
 
 
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:

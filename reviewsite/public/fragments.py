@@ -18,23 +18,20 @@ figures are rendered around it on every request.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from functools import cache as once
 
 from flask import abort, render_template
 from markupsafe import Markup
 
-from reviewsite import config
 from reviewsite.extensions import cache, db
 from reviewsite.models import Business
+from reviewsite.public import page_cache
 from reviewsite.services import listings
 
 PER_PAGE = 20
 # A page number beyond any real listing (20 billion reviews): refused before any query, so a
 # crafted ?page= cannot overflow OFFSET.
 MAX_PAGE = 1_000_000_000
-TEMPLATES = ("public/_business_record.html", "public/_business_listing.html", "_macros.html")
 
 
 @dataclass(frozen=True)
@@ -43,20 +40,10 @@ class Listing:
     body: Markup
 
 
-@once
-def _templates_digest() -> str:
-    """A deploy that changes the fragment's templates must not be served old markup from a
-    cache shared across deploys (RedisCache): the templates' digest is part of the key."""
-    digest = hashlib.sha256()
-    for name in TEMPLATES:
-        digest.update((config.PROJECT_ROOT / "templates" / name).read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def _key(business: Business, page: int) -> str:
     # created_at too: ids can come back (a database restored or rebuilt under a shared cache).
     created = int(business.created_at.timestamp() * 1_000_000)
-    return f"business-listing:{_templates_digest()}:{business.id}.{created}:v{business.listing_version}:p{page}"
+    return f"business-listing:{page_cache.render_digest()}:{business.id}.{created}:v{business.listing_version}:p{page}"
 
 
 def business_listing(business: Business, page: int) -> Listing:

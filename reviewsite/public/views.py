@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
-from reviewsite.public import fragments, paging
+from reviewsite.public import fragments, page_cache, paging
 from reviewsite.public.forms import SearchForm
 from reviewsite.services import access, businesses
 from reviewsite.unit_of_work import each_statement_commits
@@ -11,18 +11,15 @@ bp = Blueprint("public", __name__)
 
 PER_PAGE = 20
 
-
-@bp.before_request
-def read_without_transaction() -> None:
-    """These pages only read, so on PostgreSQL their statements run in autocommit, which saves
-    the BEGIN and ROLLBACK round trips around every page view: a third of a cached business
-    page's time. Never for a request that may write: a unit of work must be able to roll back."""
-    if request.method in ("GET", "HEAD"):
-        each_statement_commits()
+# These pages only read, so each view starts with each_statement_commits(): on PostgreSQL their
+# statements run in autocommit, which saves the BEGIN and ROLLBACK round trips around every page
+# view. In the views, not before the request: a page served whole from the cache never opens the
+# session's connection.
 
 
 @bp.route("/")
 def home():
+    each_statement_commits()
     return render_template("public/home.html", form=SearchForm(request.args), recent=businesses.recent())
 
 
@@ -30,21 +27,46 @@ def home():
 def search():
     form = SearchForm(request.args)
     if not form.validate():
+        each_statement_commits()
         return render_template("public/search.html", form=form, page=None), 400
     terms = {"q": form.q.data or "", "category": form.category.data or "", "city": form.city.data or ""}
+    number = request.args.get("page", 1, type=int)
+    if page_cache.shared_with_everyone():
+        # Whole, keyed on what it shows: the arguments as typed (the form and the pager repeat
+        # them) and the stamp of each business found, for visitors not signed in.
+        found = _results(businesses.search_stamps, terms, number)
+        typed = tuple(request.args.get(name, "") for name in ("q", "category", "city"))
+        return page_cache.page(
+            (typed, found.page, found.has_next, tuple(found.items)), lambda: _search_page(form, terms, number)
+        )
+    return _search_page(form, terms, number)
+
+
+def _results(fetch, terms: dict[str, str], number: int) -> paging.Window:
     # One row more than a page instead of a COUNT: the page says "more" rather than a total.
-    page = paging.fetch(
-        lambda limit, offset: businesses.search(**terms, limit=limit, offset=offset),
-        page=request.args.get("page", 1, type=int),
-        per_page=PER_PAGE,
+    return paging.fetch(
+        lambda limit, offset: fetch(**terms, limit=limit, offset=offset), page=number, per_page=PER_PAGE
     ) or abort(404)
-    return render_template("public/search.html", form=form, page=page)
+
+
+def _search_page(form: SearchForm, terms: dict[str, str], number: int) -> str:
+    each_statement_commits()
+    return render_template("public/search.html", form=form, page=_results(businesses.search, terms, number))
 
 
 @bp.route("/b/<slug>")
 def business(slug: str):
-    found = businesses.by_slug(slug) or abort(404)
     page = request.args.get("page", 1, type=int)
+    if page_cache.shared_with_everyone():
+        # Whole, keyed on the business's stamp (one small read), for visitors not signed in.
+        stamp = businesses.stamp_by_slug(slug) or abort(404)
+        return page_cache.page((stamp, page), lambda: _business_page(slug, page))
+    return _business_page(slug, page)
+
+
+def _business_page(slug: str, page: int) -> str:
+    each_statement_commits()
+    found = businesses.by_slug(slug) or abort(404)
     return render_template(
         "public/business.html",
         business=found,

@@ -6,12 +6,14 @@ import re
 import unicodedata
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, MemberRole, Membership, User
 from reviewsite.services.errors import Invalid, NotAllowed
+from reviewsite.unit_of_work import stamps
 
 CATEGORIES = (
     "Restaurant",
@@ -85,21 +87,21 @@ def by_slug(slug: str) -> Business | None:
     return db.session.scalar(_BY_SLUG, {"slug": slug})
 
 
-def recent(limit: int = 8) -> list[Business]:
-    return list(db.session.scalars(select(Business).order_by(Business.created_at.desc()).limit(limit)))
+# What tells one state of a business's public page from another: a page served whole from the
+# cache (public/page_cache.py) needs no more than this of each business it shows.
+STAMP = (Business.id, Business.created_at, Business.listing_version)
+_STAMP_BY_SLUG = select(*STAMP).where(Business.slug == bindparam("slug"))
 
 
-def businesses_of(user: User) -> list[Business]:
-    return list(
-        db.session.scalars(
-            select(Business).join(Membership).where(Membership.user_id == user.id).order_by(Business.name)
-        )
-    )
+def stamp_by_slug(slug: str) -> tuple[int, datetime, int] | None:
+    """(id, created_at, listing_version) of the business, without loading it."""
+    rows = stamps(_STAMP_BY_SLUG, {"slug": slug})
+    return tuple(rows[0]) if rows else None
 
 
 @cache
-def _search_statement(by_name: bool, by_category: bool, by_city: bool) -> Select[tuple[Business]]:
-    query = select(Business)
+def _search_statement(by_name: bool, by_category: bool, by_city: bool, stamps_only: bool = False) -> Select[Any]:
+    query = select(*STAMP) if stamps_only else select(Business)
     if by_name:
         query = query.where(func.lower(Business.name).like(bindparam("name_pattern"), escape="\\"))
     if by_category:
@@ -112,6 +114,17 @@ def _search_statement(by_name: bool, by_category: bool, by_city: bool) -> Select
 def search(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[Business]:
     """Name contains ``q`` (any case, LIKE wildcards taken literally); category and city match
     exactly, any case; by name. On PostgreSQL the name test uses a trigram index (migration 0005)."""
+    statement, params = _search(q, category, city, limit, offset)
+    return list(db.session.scalars(statement, params))
+
+
+def search_stamps(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[tuple]:
+    """The (id, created_at, listing_version) of what ``search`` finds, in the same order."""
+    statement, params = _search(q, category, city, limit, offset, stamps_only=True)
+    return stamps(statement, params)
+
+
+def _search(q: str, category: str, city: str, limit: int, offset: int, stamps_only: bool = False):
     q, category, city = q.strip().lower(), category.strip().lower(), city.strip().lower()
     params: dict[str, object] = {"limit": limit, "offset": offset}
     if q:
@@ -121,4 +134,4 @@ def search(*, q: str = "", category: str = "", city: str = "", limit: int, offse
         params["category"] = category
     if city:
         params["city"] = city
-    return list(db.session.scalars(_search_statement(bool(q), bool(category), bool(city)), params))
+    return _search_statement(bool(q), bool(category), bool(city), stamps_only), params
