@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from reviewsite.public import fragments, page_cache, paging
-from reviewsite.public.forms import SearchForm
+from reviewsite.public.forms import FIELDS, SearchForm, search_terms
 from reviewsite.services import access, businesses
 from reviewsite.unit_of_work import each_statement_commits
 
@@ -25,21 +25,22 @@ def home():
 
 @bp.route("/businesses")
 def search():
-    form = SearchForm(request.args)
-    if not form.validate():
+    typed = tuple(request.args.get(name, "") for name in FIELDS)
+    terms = search_terms(*typed)
+    if terms is None:
+        form = SearchForm(request.args)
+        form.validate()  # for its messages
         each_statement_commits()
         return render_template("public/search.html", form=form, page=None), 400
-    terms = {"q": form.q.data or "", "category": form.category.data or "", "city": form.city.data or ""}
     number = request.args.get("page", 1, type=int)
     if page_cache.shared_with_everyone():
         # Whole, keyed on what it shows: the arguments as typed (the form and the pager repeat
         # them) and the stamp of each business found, for visitors not signed in.
         found = _results(businesses.search_stamps, terms, number)
-        typed = tuple(request.args.get(name, "") for name in ("q", "category", "city"))
         return page_cache.page(
-            (typed, found.page, found.has_next, tuple(found.items)), lambda: _search_page(form, terms, number)
+            (typed, found.page, found.has_next, tuple(found.items)), lambda: _search_page(terms, number)
         )
-    return _search_page(form, terms, number)
+    return _search_page(terms, number)
 
 
 def _results(fetch, terms: dict[str, str], number: int) -> paging.Window:
@@ -49,9 +50,10 @@ def _results(fetch, terms: dict[str, str], number: int) -> paging.Window:
     ) or abort(404)
 
 
-def _search_page(form: SearchForm, terms: dict[str, str], number: int) -> str:
+def _search_page(terms: dict[str, str], number: int) -> str:
     each_statement_commits()
-    return render_template("public/search.html", form=form, page=_results(businesses.search, terms, number))
+    page = _results(businesses.search, terms, number)
+    return render_template("public/search.html", form=SearchForm(request.args), page=page)
 
 
 @bp.route("/b/<slug>")
