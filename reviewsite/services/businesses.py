@@ -99,6 +99,18 @@ def stamp_by_slug(slug: str) -> tuple[int, datetime, int] | None:
     return tuple(rows[0]) if rows else None
 
 
+def recent(limit: int = 8) -> list[Business]:
+    return list(db.session.scalars(select(Business).order_by(Business.created_at.desc()).limit(limit)))
+
+
+def businesses_of(user: User) -> list[Business]:
+    return list(
+        db.session.scalars(
+            select(Business).join(Membership).where(Membership.user_id == user.id).order_by(Business.name)
+        )
+    )
+
+
 @cache
 def _search_statement(by_name: bool, by_category: bool, by_city: bool, stamps_only: bool = False) -> Select[Any]:
     query = select(*STAMP) if stamps_only else select(Business)
