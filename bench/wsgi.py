@@ -3,7 +3,7 @@
 
 from reviewsite import create_app
 
-app = create_app()
+app = create_app(migrations=False)
 
 
 @app.get("/bench/ping")

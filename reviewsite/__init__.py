@@ -12,7 +12,9 @@ from flask import Flask
 from reviewsite import config
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None, *, migrations: bool = True) -> Flask:
+    """The application. ``migrations=False`` for processes that never run them (the web and
+    Celery workers): Flask-Migrate imports Alembic, 11 MB in every such process."""
     app = Flask(
         __name__,
         template_folder=str(config.PROJECT_ROOT / "templates"),
@@ -22,6 +24,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     register_extensions(app)
+    if migrations:
+        register_migrations(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_error_handlers(app)
@@ -33,21 +37,13 @@ def register_extensions(app: Flask) -> None:
     import sqlalchemy as sa
 
     from reviewsite import models  # noqa: F401 - registers the tables with the metadata
-    from reviewsite.database import configure_engine, render_migration_item
-    from reviewsite.extensions import cache, celery_init_app, csrf, db, limiter, login_manager, migrate
+    from reviewsite.database import configure_engine
+    from reviewsite.extensions import cache, celery_init_app, csrf, db, limiter, login_manager
     from reviewsite.notifications import dispatch
 
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    migrate.init_app(
-        app,
-        db,
-        directory=str(config.PROJECT_ROOT / "migrations"),
-        render_as_batch=True,
-        compare_type=True,
-        render_item=render_migration_item,
-    )
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
@@ -67,6 +63,23 @@ def register_extensions(app: Flask) -> None:
 
     celery_init_app(app)
     dispatch.init_app(app)
+
+
+def register_migrations(app: Flask) -> None:
+    """``flask db ...`` (Flask-Migrate), and what tests and the release step upgrade with."""
+    from flask_migrate import Migrate
+
+    from reviewsite.database import render_migration_item
+    from reviewsite.extensions import db
+
+    Migrate(
+        app,
+        db,
+        directory=str(config.PROJECT_ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
 
 
 def register_blueprints(app: Flask) -> None:

@@ -58,7 +58,7 @@ class PromptReconnectConsumer(Consumer):
         super().on_connection_error_after_connected(exc)
 
 
-flask_app = create_app()
+flask_app = create_app(migrations=False)
 celery_app = flask_app.extensions["celery"]
 celery_app.conf.beat_schedule = beat_schedule(flask_app.config)
 celery_app.conf.worker_consumer = f"{__name__}:PromptReconnectConsumer"

@@ -128,3 +128,27 @@ def test_a_worker_survives_kombus_error_when_closing_a_lost_redis_connection():
     close_tolerantly(connection)
     connection.close()
     assert connection.closed == 1
+
+
+@pytest.mark.parametrize("entry", [
+    "import tasks.celery_app",  # the Celery worker and beat
+    "from reviewsite import create_app; create_app(migrations=False)",  # the Procfile's web process
+])
+def test_web_and_celery_processes_do_not_load_the_migrations(entry, tmp_path):
+    """Alembic costs every process that loads it 11 MB; only the command line needs it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"}
+    probe = f"{entry}\nimport sys\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'flask_migrate')))"
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "[]"
+    assert "create_app(migrations=False)" in (Path(__file__).resolve().parents[1] / "Procfile").read_text()
+
+
+def test_the_command_line_app_can_migrate(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    assert "migrate" in create_app().extensions
