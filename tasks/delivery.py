@@ -13,8 +13,13 @@ def deliver_notification(notification_id: int) -> str:
 
 @shared_task(name=DELIVER_BATCH_TASK)
 def deliver_notifications(notification_ids: list[int]) -> dict[int, str]:
-    """Prompt delivery of one commit's notifications over one SMTP connection."""
-    return delivery.deliver_batch(notification_ids)
+    """Prompt delivery of one commit's notifications: the first SMTP batch here, over one
+    connection; any further batches handed to the other workers first, so they go in parallel.
+    Should handing them over fail (the broker), the outbox sweep delivers them."""
+    first, rest = notification_ids[: delivery.BATCH], notification_ids[delivery.BATCH :]
+    if rest:
+        delivery.hand_over(rest, lambda ids: deliver_notifications.apply_async(args=[ids], retry=False))
+    return delivery.deliver_batch(first)
 
 
 @shared_task(name=DELIVER_PENDING_TASK)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -119,6 +120,17 @@ def mark_failed(errors: dict[int, str], *, now: datetime) -> None:
 def deliver(notification_id: int) -> str:
     """Deliver one row if it is due and unclaimed. Returns what happened, for logs and tests."""
     return deliver_batch([notification_id]).get(notification_id, "skipped")
+
+
+def hand_over(notification_ids: list[int], send: Callable[[list[int]], object]) -> None:
+    """Send ``notification_ids`` on in SMTP-batch-sized messages (``send`` queues one). A broker
+    failure leaves the rest to the outbox sweep, which is the guarantee anyway."""
+    try:
+        for start in range(0, len(notification_ids), BATCH):
+            send(notification_ids[start : start + BATCH])
+    except Exception:  # noqa: BLE001 - any broker failure
+        log.warning("could not hand over %d notifications; the outbox sweep will deliver them",
+                    len(notification_ids) - start, exc_info=True)
 
 
 def deliver_batch(notification_ids: list[int]) -> dict[int, str]:

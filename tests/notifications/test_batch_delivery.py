@@ -293,3 +293,24 @@ def test_a_header_with_a_line_break_is_refused_before_anything_is_written():
         text="x", html="x")
     with pytest.raises(ValueError, match="line break"):
         message.as_bytes()
+
+
+def test_handing_over_sends_smtp_sized_batches_and_a_broker_failure_leaves_the_rest(caplog, monkeypatch):
+    """What the first worker does with a commit's message of more than one batch: the other
+    batches go to its peers, 50 ids a message; if the broker fails midway, the rest stays for
+    the outbox sweep (logged, never raised: the worker still sends its own batch)."""
+    sent: list[list[int]] = []
+    delivery.hand_over(list(range(1, 131)), sent.append)
+    assert sent == [list(range(1, 51)), list(range(51, 101)), list(range(101, 131))]
+
+    def broker_fails_on_the_second(ids: list[int]) -> None:
+        if sent:
+            raise ConnectionError("broker gone")
+        sent.append(ids)
+
+    sent.clear()
+    # Alembic's logging setup (the migrations run first) disables loggers that already exist.
+    monkeypatch.setattr(delivery.log, "disabled", False)
+    delivery.hand_over(list(range(1, 131)), broker_fails_on_the_second)
+    assert sent == [list(range(1, 51))]
+    assert "could not hand over 80 notifications" in caplog.text

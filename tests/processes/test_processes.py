@@ -325,3 +325,38 @@ def test_submit_succeeds_while_the_broker_is_down(
         assert {row.kind for row in outbox()} == {"confirm_email", "review_held"}
         assert processes.received(DELIVER_BATCH_TASK) == 0  # nothing was queued: the sweep did it all
         assert_no_review_words(held[0], scene)
+
+
+def test_one_commits_many_notices_go_in_one_message_and_arrive_once_each(
+    deployment: Deployment, smtp: SmtpServer, start_celery
+) -> None:
+    """A commit with more notices than one SMTP batch (a sweep's batch writes about a thousand)
+    sends them in one message; the worker that takes it hands the other batches to its peers.
+    No beat here, so no outbox sweep: every mail must come through the messages."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    mail_env = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port), "WINDOW_SECONDS": "3600"}
+    processes = start_celery(deployment, beat=False, **mail_env)
+    app: Flask = deployment.app(**mail_env)
+    with app.app_context():
+        scene = make_scene()
+        wait_for_quiet_outbox(processes, smtp)  # the confirmations and the held notice
+        before = processes.received(DELIVER_BATCH_TASK)
+        with unit_of_work():
+            business = db.session.get(Review, scene.review_id).business
+            members = [
+                MembershipFactory(business=business, user=UserFactory(email=f"member{i}-{scene.canary}@example.com")).user.email
+                for i in range(119)
+            ]
+        with unit_of_work():
+            owner = db.session.get(User, scene.owner_id)
+            reviews.release_now(db.session.get(Review, scene.review_id), owner, now=now_utc())
+        people = {scene.reviewer_email, scene.owner_email, *members}
+
+        wait_for(lambda: len(smtp.mails_with(PUBLISHED_SUBJECT)) >= len(people), timeout=MAIL_TIMEOUT,
+                 what="121 published mails", detail=lambda: smtp.describe() + "\n" + processes.logs())
+        wait_for_quiet_outbox(processes, smtp)
+        # One message from the commit, two handed over (50 + 50 + 21).
+        assert processes.received(DELIVER_BATCH_TASK) - before == 3, processes.logs()
+        assert_each_row_mailed_once(smtp, people)
+        assert {m.to for m in smtp.mails_with(PUBLISHED_SUBJECT)} == people
