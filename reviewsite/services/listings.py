@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ARRAY, Integer, any_, bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
@@ -51,12 +51,18 @@ def changed(business_ids: Iterable[int]) -> None:
     transaction, so a page cached under the old version is never served again."""
     ids = sorted(set(business_ids))
     if ids:
-        db.session.execute(
-            update(Business)
-            .where(Business.id.in_(ids))
-            .values(listing_version=Business.listing_version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        postgresql = db.session.get_bind().dialect.name == "postgresql"
+        db.session.execute(_BUMP_ANY if postgresql else _BUMP_IN, {"ids": ids})
+
+
+# Built once. On PostgreSQL the ids go as one array (``= ANY``): the same statement text for any
+# number of businesses, so it is prepared once, where an IN list of a sweep's 500 ids cost more
+# to render and convert for each batch than the update itself.
+_BUMP = update(Business).values(listing_version=Business.listing_version + 1).execution_options(
+    synchronize_session=False
+)
+_BUMP_ANY = _BUMP.where(Business.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+_BUMP_IN = _BUMP.where(Business.id.in_(bindparam("ids", expanding=True)))
 
 
 def held_summary(business: Business, *, show: int = 10) -> HeldSummary:
