@@ -15,6 +15,7 @@ from reviewsite.models import Business
 from reviewsite.services import reviews
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, UserFactory
+from tests.helpers import PASSWORD
 
 PAGE = "/b/corner-cafe"
 SEARCH = "/businesses?q=corner"
@@ -118,3 +119,15 @@ def test_bad_search_input_is_a_400_page_never_cached(client, world):
 
 def test_an_unknown_business_is_a_404_for_anonymous_visitors(client, world):
     assert client.get("/b/no-such-place").status_code == 404
+
+
+def test_a_remembered_visitor_whose_session_ended_is_still_recognised(world, make_client):
+    html(make_client(), PAGE)  # the anonymous page is cached
+    visitor = make_client()
+    response = visitor.post("/login", {"email": world.reviewer, "password": PASSWORD,
+                                       "remember": "y"})
+    assert response.status_code == 302
+    assert visitor.http.get_cookie("remember_token") is not None
+    visitor.http.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
+    page = html(visitor, PAGE)
+    assert "Signed in as <strong>Casey</strong>" in page and "Log in" not in page
