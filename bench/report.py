@@ -87,12 +87,14 @@ def write(p: Profile, dataset: dict, results: Results, command: str, seconds: fl
         "## How each figure is measured",
         "",
         f"- **Pages**: gunicorn as in the Procfile (`--workers 2`, access log on) serving `bench/wsgi.py`, which is "
-        f"`create_app()` plus `/bench/ping` (returns \"ok\"; the trivial endpoint, same app and server settings). "
-        f"wrk (2 threads, {CONCURRENCY} connections, {p.wrk_seconds} s after a {p.warmup_seconds} s warm-up) drives "
-        "each URL in turn; the ping is run first and last and its mean throughput is the baseline. "
+        f"`create_app(migrations=False)` plus `/bench/ping` (returns \"ok\"; the trivial endpoint, same app and server "
+        f"settings). wrk (2 threads, {CONCURRENCY} connections) drives the ping, the business page and search in "
+        f"3 rounds of {max(p.wrk_seconds // 2, 2)} s each (after a {p.warmup_seconds} s warm-up in the first); each "
+        "page's ratio is taken against the ping of its own round and the median of the 3 is reported (the rounds' "
+        "ratios are in the notes), p99 is the worst round's: this machine's speed drifts within a minute. "
         f"Business page: `/b/{dataset['popular_slug']}`; search: `/businesses?q={dataset['search_q']}&city={dataset['search_city']}` "
         f"({notes.get('search_results', '?')} results).",
-        "- **Submission POST**: 64 spare users log in through `/login` (CSRF token from the form); `bench/submit.lua` "
+        "- **Submission POST** (compared with pings run right before and after it): 64 spare users log in through `/login` (CSRF token from the form); `bench/submit.lua` "
         "POSTs the review form with each user's session cookie and CSRF token, rotating users and businesses so every "
         "request is a new (business, author) pair; 30% of them are low-star (held, with an outbox row and an "
         "after-commit Celery message). It measures submissions answered with the 302 redirect (wrk counts "
