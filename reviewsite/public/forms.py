@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, SelectField, StringField
@@ -23,11 +25,11 @@ FIELDS = ("q", "category", "city")
 
 
 @lru_cache(maxsize=1024)
-def search_terms(q: str, category: str, city: str) -> dict[str, str] | None:
+def search_terms(q: str, category: str, city: str) -> Mapping[str, str] | None:
     """The search terms for what was typed, or None if the form would show errors. Validation
     is a pure function of the three strings and runs on every search, most of them repeats, so
     its outcome is remembered (a fifth of a cached search page's CPU)."""
     form = SearchForm(MultiDict({"q": q, "category": category, "city": city}))
     if not form.validate():
         return None
-    return {name: getattr(form, name).data or "" for name in FIELDS}
+    return MappingProxyType({name: getattr(form, name).data or "" for name in FIELDS})  # shared: read-only

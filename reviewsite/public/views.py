@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from reviewsite.public import fragments, page_cache, paging
@@ -43,14 +45,14 @@ def search():
     return _search_page(terms, number)
 
 
-def _results(fetch, terms: dict[str, str], number: int) -> paging.Window:
+def _results(fetch, terms: Mapping[str, str], number: int) -> paging.Window:
     # One row more than a page instead of a COUNT: the page says "more" rather than a total.
     return paging.fetch(
         lambda limit, offset: fetch(**terms, limit=limit, offset=offset), page=number, per_page=PER_PAGE
     ) or abort(404)
 
 
-def _search_page(terms: dict[str, str], number: int) -> str:
+def _search_page(terms: Mapping[str, str], number: int) -> str:
     each_statement_commits()
     page = _results(businesses.search, terms, number)
     return render_template("public/search.html", form=SearchForm(request.args), page=page)
