@@ -7,6 +7,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 
 from reviewsite.services import reviews, thread
 from reviewsite.unit_of_work import unit_of_work
@@ -40,3 +41,31 @@ def world(app, db_connection, clock):
             stranger=stranger.email, moderator=moderator.email, held_id=held.id,
             publish_at=held.publish_at,
         )
+
+
+def page_html(client, url: str) -> str:
+    """A page that must answer 200, as text."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def act(app, fn) -> None:
+    """One service call as its own committed unit of work, outside any request."""
+    with app.app_context(), unit_of_work():
+        fn()
+
+
+@pytest.fixture
+def statements(db_connection):
+    """SQL statements the app runs during the test (the sessions all use this connection),
+    without the test harness's SAVEPOINTs around each request, whitespace collapsed."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "SAVEPOINT" not in statement:
+            seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db_connection, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(db_connection, "before_cursor_execute", record)

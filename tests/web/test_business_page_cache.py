@@ -8,29 +8,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-import sqlalchemy as sa
 
 from reviewsite.extensions import db
 from reviewsite.models import Review
 from reviewsite.services import accounts, reviews
-from reviewsite.unit_of_work import unit_of_work
 from tests.factories import UserFactory
-from tests.web.conftest import CANARIES, CANARY_RESPONSE, CANARY_TITLE
+from tests.web.conftest import CANARIES, CANARY_RESPONSE, CANARY_TITLE, act, page_html
 
 PAGE = "/b/corner-cafe"
 
 
 def page(client, url: str = PAGE) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, url
-    return response.get_data(as_text=True)
-
-
-def act(app, fn) -> None:
-    """One service call as its own committed unit of work, outside any request."""
-    with app.app_context(), unit_of_work():
-        fn()
+    return page_html(client, url)
 
 
 def held_review(world) -> Review:
@@ -39,19 +28,6 @@ def held_review(world) -> Review:
 
 def user(email: str):
     return accounts.find_by_email(email)
-
-
-@pytest.fixture
-def statements(db_connection):
-    """SQL statements the app runs during the test (the sessions all use this connection)."""
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    sa.event.listen(db_connection, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db_connection, "before_cursor_execute", record)
 
 
 def test_a_repeated_visit_is_served_from_the_cache(client, world, statements):

@@ -13,36 +13,12 @@ import sqlalchemy as sa
 from reviewsite.extensions import db
 from reviewsite.models import Business
 from reviewsite.services import reviews
-from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, UserFactory
 from tests.helpers import PASSWORD
+from tests.web.conftest import act, page_html
 
 PAGE = "/b/corner-cafe"
 SEARCH = "/businesses?q=corner"
-
-
-@pytest.fixture
-def statements(db_connection):
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if "SAVEPOINT" not in statement:  # the test harness's, around each request
-            seen.append(" ".join(statement.split()))
-
-    sa.event.listen(db_connection, "before_cursor_execute", record)
-    yield seen
-    sa.event.remove(db_connection, "before_cursor_execute", record)
-
-
-def html(client, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, url
-    return response.get_data(as_text=True)
-
-
-def act(app, fn) -> None:
-    with app.app_context(), unit_of_work():
-        fn()
 
 
 def add_review(app, clock, stars: int, title: str) -> None:
@@ -56,57 +32,57 @@ def add_review(app, clock, stars: int, title: str) -> None:
 
 @pytest.mark.parametrize("url", [PAGE, SEARCH])
 def test_a_repeated_anonymous_visit_reads_only_the_stamps(client, world, statements, url):
-    first = html(client, url)
+    first = page_html(client, url)
     statements.clear()
-    assert html(client, url) == first
+    assert page_html(client, url) == first
     assert len(statements) == 1, statements
     assert statements[0].startswith("SELECT business.id, business.created_at, business.listing_version FROM business")
 
 
 def test_a_signed_in_visitor_never_gets_the_anonymous_page_nor_the_reverse(app, world, make_client):
     anonymous = make_client()
-    first = html(anonymous, PAGE)
+    first = page_html(anonymous, PAGE)
     assert "Log in" in first and "Write a review" in first
 
     owner = make_client()
     owner.login(world.owner)
-    mine = html(owner, PAGE)
+    mine = page_html(owner, PAGE)
     assert "Signed in as <strong>Olive</strong>" in mine and "Open your inbox" in mine
     reviewer = make_client()
     reviewer.login(world.reviewer)
-    assert "Signed in as <strong>Casey</strong>" in html(reviewer, SEARCH)
+    assert "Signed in as <strong>Casey</strong>" in page_html(reviewer, SEARCH)
 
     for url in (PAGE, SEARCH):
-        page = html(make_client(), url)
+        page = page_html(make_client(), url)
         assert "Signed in as" not in page and "Open your inbox" not in page and "csrf_token" not in page
         assert "Olive" not in page and "Casey" not in page
 
 
 def test_a_flashed_message_is_shown_once_and_never_stored(world, client, make_client):
-    html(make_client(), PAGE)  # the anonymous page is cached
+    page_html(make_client(), PAGE)  # the anonymous page is cached
     client.login(world.stranger)
     assert client.logout().status_code == 302  # flashes "You are logged out." for the next page
-    assert "You are logged out." in html(client, PAGE)
-    assert "You are logged out." not in html(client, PAGE)
-    assert "You are logged out." not in html(make_client(), PAGE)
+    assert "You are logged out." in page_html(client, PAGE)
+    assert "You are logged out." not in page_html(client, PAGE)
+    assert "You are logged out." not in page_html(make_client(), PAGE)
 
 
 def test_business_page_changes_show_at_once_to_anonymous_visitors(app, world, client, clock):
-    before = html(client, PAGE)
+    before = page_html(client, PAGE)
     add_review(app, clock, 5, "FRESH-REVIEW-1")
-    after = html(client, PAGE)
+    after = page_html(client, PAGE)
     assert "FRESH-REVIEW-1" in after and after != before
 
 
 def test_search_results_change_at_once_for_anonymous_visitors(app, world, client, clock):
-    before = html(client, SEARCH)
+    before = page_html(client, SEARCH)
     assert "No ratings yet" not in before  # the held 2-star review counts in the rating
     add_review(app, clock, 5, "Lovely")
-    after = html(client, SEARCH)
+    after = page_html(client, SEARCH)
     assert "3.5" in after and "2 ratings" in after
 
     act(app, lambda: BusinessFactory(name="Corner Bakery", slug="corner-bakery"))
-    assert "Corner Bakery" in html(client, SEARCH)
+    assert "Corner Bakery" in page_html(client, SEARCH)
 
 
 def test_bad_search_input_is_a_400_page_never_cached(client, world):
@@ -122,12 +98,12 @@ def test_an_unknown_business_is_a_404_for_anonymous_visitors(client, world):
 
 
 def test_a_remembered_visitor_whose_session_ended_is_still_recognised(world, make_client):
-    html(make_client(), PAGE)  # the anonymous page is cached
+    page_html(make_client(), PAGE)  # the anonymous page is cached
     visitor = make_client()
     response = visitor.post("/login", {"email": world.reviewer, "password": PASSWORD,
                                        "remember": "y"})
     assert response.status_code == 302
     assert visitor.http.get_cookie("remember_token") is not None
     visitor.http.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
-    page = html(visitor, PAGE)
+    page = page_html(visitor, PAGE)
     assert "Signed in as <strong>Casey</strong>" in page and "Log in" not in page
