@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Compiled, Connection, Dialect, Engine
 from sqlalchemy.orm import scoped_session
 
 from reviewsite.extensions import db
@@ -80,19 +80,20 @@ def stamps(statement: Select[Any], params: Mapping[str, object]) -> list[tuple[A
     why a statement whose parameters need converting goes through SQLAlchemy instead."""
     with reading() as connection:
         driver = connection.connection.driver_connection
-        sql = _driver_sql(statement, connection.dialect) if getattr(driver, "autocommit", False) else None
-        if sql is not None:
-            return driver.execute(sql, params, prepare=True).fetchall()
+        compiled = _for_driver(statement, connection.dialect) if getattr(driver, "autocommit", False) else None
+        if compiled is not None:
+            # construct_params adds the values written into the statement itself to the caller's.
+            return driver.execute(compiled.string, compiled.construct_params(params), prepare=True).fetchall()
         return [tuple(row) for row in connection.execute(statement, params)]
 
 
 @lru_cache(maxsize=64)
-def _driver_sql(statement: Select[Any], dialect: Dialect) -> str | None:
-    """The statement's SQL for the psycopg driver (named %(name)s parameters), or None if a
-    parameter would need a conversion SQLAlchemy normally applies, or another driver."""
+def _for_driver(statement: Select[Any], dialect: Dialect) -> Compiled | None:
+    """The statement compiled for the psycopg driver (named %(name)s parameters), or None if a
+    parameter would need a conversion SQLAlchemy normally applies, or for another driver."""
     if dialect.driver != "psycopg":
         return None
     compiled = statement.compile(dialect=dialect)
     if any(bind.type.bind_processor(dialect) is not None for bind in compiled.binds.values()):
         return None
-    return compiled.string
+    return compiled

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from reviewsite.extensions import db
-from reviewsite.models import Review
+from reviewsite.models import Business, Review
 from reviewsite.services import businesses
-from reviewsite.unit_of_work import _driver_sql, stamps, unit_of_work
+from reviewsite.unit_of_work import _for_driver, stamps, unit_of_work
 from tests.factories import BusinessFactory
 
 NAMES = ("100% Pure Juice", "Under_score Bar", "Back\\slash Books", "Plain Shop 1000 Pures", "Corner Cafe")
@@ -32,9 +32,10 @@ def test_the_driver_finds_what_sqlalchemy_finds(app, shops, db_connection, terms
     with app.app_context():
         statement, params = businesses._search(terms.get("q", ""), terms.get("category", ""),
                                                terms.get("city", ""), 11, 0, stamps_only=True)
-        sql = _driver_sql(statement, db_connection.dialect)
-        assert sql is not None
-        through_driver = db_connection.connection.driver_connection.execute(sql, params).fetchall()
+        compiled = _for_driver(statement, db_connection.dialect)
+        assert compiled is not None
+        driver = db_connection.connection.driver_connection
+        through_driver = driver.execute(compiled.string, compiled.construct_params(params)).fetchall()
         through_sqlalchemy = [tuple(row) for row in db_connection.execute(statement, params)]
         assert [(i, v) for i, _, v in through_driver] == [(i, v) for i, _, v in through_sqlalchemy]
         assert [c for _, c, _ in through_driver] == [c for _, c, _ in through_sqlalchemy]  # same instants
@@ -52,9 +53,15 @@ def test_search_stamps_follow_search(app, shops):
 
 
 @pytest.mark.postgresql_only
-def test_parameters_that_need_converting_never_go_to_the_driver(app, db_connection):
+def test_what_goes_to_the_driver(app, shops, db_connection):
     with app.app_context():
         by_time = sa.select(Review.id).where(Review.publish_at <= sa.bindparam("now", type_=Review.publish_at.type))
-        assert _driver_sql(by_time, db_connection.dialect) is None
-        by_slug = sa.select(*businesses.STAMP).where(db.literal_column("slug") == sa.bindparam("slug"))
-        assert _driver_sql(by_slug, db_connection.dialect) is not None
+        assert _for_driver(by_time, db_connection.dialect) is None
+        # A value written into the statement is sent along with the caller's parameters.
+        popular = sa.select(*businesses.STAMP).where(Business.rating_count >= 0, Business.slug == sa.bindparam("slug"))
+        compiled = _for_driver(popular, db_connection.dialect)
+        assert compiled is not None
+        shop = db.session.get(Business, shops[0])
+        rows = db_connection.connection.driver_connection.execute(
+            compiled.string, compiled.construct_params({"slug": shop.slug})).fetchall()
+        assert [row[0] for row in rows] == [shop.id]
