@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Select
@@ -60,14 +60,10 @@ def reading() -> Iterator[Connection]:
         yield db.session.connection()
 
 
-_AUTOCOMMIT: dict[Engine, Engine] = {}
-
-
+@cache
 def _autocommit(engine: Engine) -> Engine:
     """The engine's AUTOCOMMIT variant (same pool), made once per engine."""
-    if engine not in _AUTOCOMMIT:
-        _AUTOCOMMIT[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return _AUTOCOMMIT[engine]
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def stamps(statement: Select[Any], params: Mapping[str, object]) -> list[tuple[Any, ...]]:
