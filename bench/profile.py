@@ -61,7 +61,7 @@ def main() -> None:
         assert r.status_code == 302, r.status_code
         paths = None
     if what == "sweep":
-        from reviewsite.services import reviews
+        from reviewsite.services import publication
         from reviewsite.unit_of_work import unit_of_work
 
         with app.app_context(), unit_of_work() as session:
@@ -70,7 +70,7 @@ def main() -> None:
                                     "(SELECT id FROM review WHERE status = 'held' ORDER BY id LIMIT 500)"))
             stats.clear()
             t = time.perf_counter()
-            runner(lambda: reviews.publish_due(now=datetime.now(UTC), limit=500), "--pyinstrument" in sys.argv)
+            runner(lambda: publication.publish_due(now=datetime.now(UTC), limit=500), "--pyinstrument" in sys.argv)
             total = time.perf_counter() - t
             session.rollback()
         report(stats, total, 500, "review")

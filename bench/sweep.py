@@ -87,8 +87,8 @@ def _raw_update(now: datetime, expected: int) -> float:
 
 
 def _sweep(app, now: datetime) -> tuple[int, float, list[tuple[int, float]]]:
-    """What tasks.lifecycle.publish_due does, without its one-interval deadline."""
-    from reviewsite.services import reviews
+    """What tasks.sweeps.publish_due does, without its one-interval deadline."""
+    from reviewsite.services import publication
     from reviewsite.unit_of_work import unit_of_work
 
     batch = app.config["SWEEP_BATCH_SIZE"]
@@ -99,7 +99,7 @@ def _sweep(app, now: datetime) -> tuple[int, float, list[tuple[int, float]]]:
         while True:
             tb = time.perf_counter()
             with unit_of_work():
-                ids = reviews.publish_due(now=now, limit=batch)
+                ids = publication.publish_due(now=now, limit=batch)
             batches.append((len(ids), time.perf_counter() - tb))
             total += len(ids)
             if len(ids) < batch:
@@ -147,7 +147,7 @@ def _idle(app, now: datetime, runs: int, results: Results) -> None:
     from sqlalchemy import event
 
     from reviewsite.extensions import db
-    from reviewsite.services import reviews
+    from reviewsite.services import publication
     from reviewsite.unit_of_work import unit_of_work
 
     batch = app.config["SWEEP_BATCH_SIZE"]
@@ -156,7 +156,7 @@ def _idle(app, now: datetime, runs: int, results: Results) -> None:
         for _ in range(runs):
             t = time.perf_counter()
             with unit_of_work():
-                ids = reviews.publish_due(now=now, limit=batch)
+                ids = publication.publish_due(now=now, limit=batch)
             timings.append((time.perf_counter() - t) * 1000)
             if ids:
                 raise RuntimeError("idle sweep found due rows")
@@ -169,7 +169,7 @@ def _idle(app, now: datetime, runs: int, results: Results) -> None:
         event.listen(db.engine, "before_cursor_execute", capture)
         try:
             with unit_of_work():
-                reviews.publish_due(now=now, limit=batch)
+                publication.publish_due(now=now, limit=batch)
         finally:
             event.remove(db.engine, "before_cursor_execute", capture)
         statement, parameters = captured[0]

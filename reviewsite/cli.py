@@ -9,8 +9,8 @@ from flask.cli import with_appcontext
 from reviewsite.clock import now_utc
 from reviewsite.models import User
 from reviewsite.notifications import delivery
-from reviewsite.services import accounts, businesses, digests, reminders, reviews
-from reviewsite.services.settings import window_policy
+from reviewsite.services import accounts, businesses, digests, mail_queue, publication, reminders, reviews
+from reviewsite.services.window import window_policy
 from reviewsite.unit_of_work import unit_of_work
 
 DEMO_PASSWORD = "demo-password"
@@ -56,7 +56,7 @@ def seed_demo() -> None:
 def sweep() -> None:
     """Run every sweep once, without a worker: publish, remind, digest, deliver mail."""
     with unit_of_work():
-        published = reviews.publish_due(now=now_utc())
+        published = publication.publish_due(now=now_utc())
     with unit_of_work():
         reminded = reminders.send_due_reminders(now=now_utc())
     with unit_of_work():
@@ -86,7 +86,7 @@ def outbox() -> None:
 @outbox.command("dead")
 @with_appcontext
 def outbox_dead() -> None:
-    for row in delivery.dead():
+    for row in mail_queue.dead():
         click.echo(f"{row.id}\t{row.kind}\tattempts={row.attempts}\t{row.last_error or ''}")
 
 
@@ -96,7 +96,7 @@ def outbox_dead() -> None:
 def outbox_retry(ids: tuple[int, ...]) -> None:
     """Put dead notifications (all, or the given ids) back in the queue."""
     with unit_of_work():
-        count = delivery.retry_dead(ids=ids, now=now_utc())
+        count = mail_queue.retry_dead(ids=ids, now=now_utc())
     click.echo(f"requeued {count}")
 
 

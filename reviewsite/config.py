@@ -8,31 +8,21 @@ and ``MAIL_SERVER`` turns the same code into the production shape.
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from kombu import Queue
 
-SWEEPS_QUEUE = "sweeps"
-# The timers: quick database sweeps only. The pending-mail sweep talks to the mail server and
-# stays on the default queue, so a slow server can never hold up a publication.
-SWEEP_TASKS = (
-    "reviewsite.publish_due",
-    "reviewsite.send_reminders",
-    "reviewsite.queue_digests",
-)
+from reviewsite import task_names
 
+SWEEPS_QUEUE = "sweeps"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# Hard limit of a task's run; the worker kills the process past it.
+# Hard limit of a task's run; the worker kills the process past it. The delivery tasks run under
+# MAIL_LEASE_SECONDS instead, so that a sender is never still sending when its lease runs out and
+# a second sender claims the same mail.
 TASK_TIME_LIMIT_SECONDS = 120
-# The delivery tasks run under MAIL_LEASE_SECONDS as their hard time limit instead, so a sender
-# can never still be sending when its lease runs out and a second sender claims the same mail.
-DELIVERY_TASKS = (
-    "reviewsite.deliver_notification",
-    "reviewsite.deliver_notifications",
-    "reviewsite.deliver_pending",
-)
 
 
 def instance_dir() -> Path:
@@ -88,11 +78,19 @@ def filesystem_broker_options(folder: Path) -> dict[str, Any]:
 CACHE_TYPES = ("SimpleCache", "RedisCache", "NullCache")
 
 
+def release_id() -> str:
+    """What tells this release's code from another's: ``RELEASE_ID`` (set it to the commit or
+    image tag when processes of two releases share a cache), else the package's version."""
+    return os.environ.get("RELEASE_ID", "") or version("reviewsite")
+
+
 def cache_settings() -> dict[str, Any]:
-    """Flask-Caching, for rendered page fragments. Entries are keyed on versions kept in the
-    database, so they never go stale; the limits only bound memory. Default: a cache in each
-    process (SimpleCache, at most CACHE_THRESHOLD entries). Production may share one in Redis:
-    CACHE_TYPE=RedisCache and CACHE_REDIS_URL (another Redis database than the broker's)."""
+    """Flask-Caching, for public pages (``reviewsite/public/caching.py``). Entries are keyed on
+    versions kept in the database, so they never go stale; the limits only bound memory. The
+    release is part of every key, so a cache shared between releases never serves markup of
+    another. Default: a cache in each process (SimpleCache, at most CACHE_THRESHOLD entries).
+    Production may share one in Redis: CACHE_TYPE=RedisCache and CACHE_REDIS_URL (another Redis
+    database than the broker's)."""
     env = os.environ.get
     cache_type = env("CACHE_TYPE", "") or "SimpleCache"
     if cache_type not in CACHE_TYPES:
@@ -101,7 +99,7 @@ def cache_settings() -> dict[str, Any]:
         "CACHE_TYPE": cache_type,
         "CACHE_DEFAULT_TIMEOUT": _int("CACHE_DEFAULT_TIMEOUT", 3600),
         "CACHE_THRESHOLD": _int("CACHE_THRESHOLD", 500),
-        "CACHE_KEY_PREFIX": env("CACHE_KEY_PREFIX", "reviewsite:"),
+        "CACHE_KEY_PREFIX": f"{env('CACHE_KEY_PREFIX', 'reviewsite')}:{release_id()}:",
         "CACHE_NO_NULL_WARNING": True,
     }
     if cache_type == "RedisCache":
@@ -132,7 +130,7 @@ def from_environment() -> dict[str, Any]:
     mail_timeout = _int("MAIL_TIMEOUT_SECONDS", 10)
     # How long a claimed mail stays claimed. A crashed sender's mail waits this long before it
     # is sent again, so shorter means quicker recovery; it is also the delivery tasks' time limit
-    # (see DELIVERY_TASKS), and a delivery batch gives its unsent rest back after half of it.
+    # (task_names.DELIVERY), and a delivery batch gives its unsent rest back after half of it.
     mail_lease = _int("MAIL_LEASE_SECONDS", TASK_TIME_LIMIT_SECONDS)
     if mail_lease < 4 * mail_timeout:
         raise RuntimeError(f"MAIL_LEASE_SECONDS must be at least 4 x MAIL_TIMEOUT_SECONDS ({4 * mail_timeout}), "
@@ -150,7 +148,7 @@ def from_environment() -> dict[str, Any]:
         "task_time_limit": TASK_TIME_LIMIT_SECONDS,
         "task_soft_time_limit": TASK_TIME_LIMIT_SECONDS * 3 // 4,
         "task_annotations": {
-            name: {"time_limit": mail_lease, "soft_time_limit": mail_lease * 3 // 4} for name in DELIVERY_TASKS
+            name: {"time_limit": mail_lease, "soft_time_limit": mail_lease * 3 // 4} for name in task_names.DELIVERY
         },
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 3,
@@ -164,7 +162,7 @@ def from_environment() -> dict[str, Any]:
         # with -Q; the Procfile's optional "timers" worker consumes only this one.
         "task_queues": (Queue("celery"), Queue(SWEEPS_QUEUE)),
         "task_default_queue": "celery",
-        "task_routes": {name: {"queue": SWEEPS_QUEUE} for name in SWEEP_TASKS},
+        "task_routes": {name: {"queue": SWEEPS_QUEUE} for name in task_names.SWEEPS},
     }
     if broker_url.startswith("filesystem://"):
         celery["broker_transport_options"] = filesystem_broker_options(
@@ -199,6 +197,7 @@ def from_environment() -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SITE_URL": env("SITE_URL", "http://localhost:5000"),
         "SITE_NAME": env("SITE_NAME", "reviewsite"),
+        "RELEASE_ID": release_id(),
         # The make-it-right window (DESIGN.md): defaults 72 h, at most 7 days of extension.
         "LOW_STAR_MAX": _int("LOW_STAR_MAX", 3),
         "WINDOW_SECONDS": _int("WINDOW_SECONDS", 72 * 3600),

@@ -19,10 +19,14 @@ write transaction. pysqlite's own transaction handling is switched off so SAVEPO
 from __future__ import annotations
 
 import select
+from functools import cache
 from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Insert, Table, event, exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+
+from reviewsite.extensions import db
 
 
 def configure_engine(engine: Engine) -> None:
@@ -57,6 +61,24 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_skipping_duplicates(table: Table, *unique: str) -> Insert:
+    """``INSERT ... ON CONFLICT (unique) DO NOTHING`` for the app's database.
+
+    A second copy of a row that must exist once (a notification for the same fact and person, a
+    second review by the same author) is skipped instead of failing the transaction, with no
+    savepoint and no earlier lookup that a concurrent writer could slip past. PostgreSQL and
+    SQLite write the statement the same way, but SQLAlchemy builds it with each dialect's own
+    ``insert``; this is the one place that picks it. Add ``.returning(...)`` to learn which rows
+    were written."""
+    return _insert_skipping_duplicates(db.engine.dialect.name, table, tuple(unique))
+
+
+@cache
+def _insert_skipping_duplicates(dialect: str, table: Table, unique: tuple[str, ...]) -> Insert:
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return build(table).on_conflict_do_nothing(index_elements=list(unique))
 
 
 def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

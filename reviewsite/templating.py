@@ -6,11 +6,9 @@ from datetime import datetime
 
 from flask import Flask
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from reviewsite.clock import now_utc
-from reviewsite.extensions import db
-from reviewsite.models import Notification
+from reviewsite.services import notification_centre
 
 
 def format_when(value: datetime | None) -> str:
@@ -24,13 +22,7 @@ def stars_text(value: int) -> str:
 
 
 def unread_count() -> int:
-    if not current_user.is_authenticated:
-        return 0
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.recipient_id == current_user.id, Notification.read_at.is_(None)
-        )
-    ) or 0
+    return notification_centre.unread_count(current_user) if current_user.is_authenticated else 0
 
 
 def init_app(app: Flask) -> None:

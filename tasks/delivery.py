@@ -1,28 +1,34 @@
+"""Mail: prompt delivery after a commit, and the sweep of whatever is still pending."""
+
 from __future__ import annotations
+
+import logging
 
 from celery import shared_task
 
-from reviewsite.notifications import DELIVER_BATCH_TASK, DELIVER_PENDING_TASK, DELIVER_TASK, delivery
+from reviewsite import task_names
+from reviewsite.notifications import delivery
+
+log = logging.getLogger(__name__)
 
 
-@shared_task(name=DELIVER_TASK)
-def deliver_notification(notification_id: int) -> str:
-    """Prompt delivery right after the fact was committed; a repeat is skipped by the lease."""
-    return delivery.deliver(notification_id)
-
-
-@shared_task(name=DELIVER_BATCH_TASK)
+@shared_task(name=task_names.DELIVER_NOTIFICATIONS)
 def deliver_notifications(notification_ids: list[int]) -> dict[int, str]:
-    """Prompt delivery of one commit's notifications: the first SMTP batch here, over one
-    connection; any further batches handed to the other workers first, so they go in parallel.
-    Should handing them over fail (the broker), the outbox sweep delivers them."""
-    first, rest = notification_ids[: delivery.BATCH], notification_ids[delivery.BATCH :]
-    if rest:
-        delivery.hand_over(rest, lambda ids: deliver_notifications.apply_async(args=[ids], retry=False))
+    """One commit's notifications: the first SMTP batch here, over one connection; the others
+    passed on first, one message each, so that other workers send them at the same time. If the
+    broker refuses them, the outbox sweep delivers them instead."""
+    first, *rest = delivery.batches(notification_ids) or [[]]
+    for number, batch in enumerate(rest):
+        try:
+            deliver_notifications.apply_async(args=[batch], retry=False)
+        except Exception:  # noqa: BLE001 - any broker failure; the sweep is the guarantee
+            log.warning("could not pass on %d notifications; the outbox sweep will deliver them",
+                        sum(map(len, rest[number:])), exc_info=True)
+            break
     return delivery.deliver_batch(first)
 
 
-@shared_task(name=DELIVER_PENDING_TASK)
+@shared_task(name=task_names.DELIVER_PENDING)
 def deliver_pending() -> dict[str, int]:
     """The guarantee behind prompt delivery: whatever is still pending and due."""
     return delivery.deliver_pending()

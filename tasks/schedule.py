@@ -10,21 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reviewsite.notifications import (
-    DELIVER_PENDING_TASK,
-    PUBLISH_DUE_TASK,
-    QUEUE_DIGESTS_TASK,
-    SEND_REMINDERS_TASK,
-)
+from reviewsite import task_names
 
 
 def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     interval = float(config["SWEEP_INTERVAL_SECONDS"])
     sweeps = {
-        "publish-due-reviews": PUBLISH_DUE_TASK,
-        "send-due-reminders": SEND_REMINDERS_TASK,
-        "queue-daily-digests": QUEUE_DIGESTS_TASK,
-        "deliver-pending-notifications": DELIVER_PENDING_TASK,
+        "publish-due-reviews": task_names.PUBLISH_DUE,
+        "send-due-reminders": task_names.SEND_REMINDERS,
+        "queue-daily-digests": task_names.QUEUE_DIGESTS,
+        "deliver-pending-notifications": task_names.DELIVER_PENDING,
     }
     return {
         name: {"task": task, "schedule": interval, "options": {"expires": 10 * interval}}

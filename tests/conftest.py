@@ -78,8 +78,11 @@ def clock(session_clock: FrozenClock) -> FrozenClock:
 
 @pytest.fixture
 def db_connection(app: Flask, clock: FrozenClock) -> Iterator[sa.Connection]:
-    """One outer transaction per test, rolled back at the end: sessions bind to this connection
-    and their commits become savepoints (SQLAlchemy's "join an external transaction" recipe)."""
+    """One outer transaction per test, rolled back at the end: SQLAlchemy's "Joining a Session
+    into an External Transaction" recipe. Flask-SQLAlchemy's sessions take their bind from
+    ``db.engines``, so the test's connection goes there; ``join_transaction_mode=
+    "create_savepoint"`` turns each commit of the code under test into a savepoint, so the
+    production code runs unchanged and nothing in it knows it is under test."""
     with app.app_context():
         engines = db.engines
         engine = engines[None]

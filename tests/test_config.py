@@ -54,7 +54,7 @@ def test_the_mail_lease_defaults_to_the_task_time_limit_and_bounds_the_delivery_
     monkeypatch.setenv("MAIL_LEASE_SECONDS", "45")
     celery = create_app().config["CELERY"]
     # A sender is killed before its lease can run out, so a second sender never mails the same row.
-    for task in ("reviewsite.deliver_notification", "reviewsite.deliver_notifications", "reviewsite.deliver_pending"):
+    for task in ("reviewsite.deliver_notifications", "reviewsite.deliver_pending"):
         assert celery["task_annotations"][task]["time_limit"] == 45
         assert celery["task_annotations"][task]["soft_time_limit"] < 45
     assert celery["task_time_limit"] == 120  # the other tasks keep theirs
@@ -68,12 +68,12 @@ def test_a_lease_shorter_than_a_slow_smtp_conversation_stops_start_up(monkeypatc
 
 
 def test_the_claim_uses_the_configured_lease(monkeypatch):
-    from reviewsite.notifications import delivery
+    from reviewsite.services import mail_queue
 
     monkeypatch.setenv("MAIL_LEASE_SECONDS", "40")
     monkeypatch.setenv("MAIL_TIMEOUT_SECONDS", "2")
     with create_app().app_context():
-        assert delivery.lease().total_seconds() == 40
+        assert mail_queue.lease().total_seconds() == 40
 
 
 def test_a_redis_broker_is_retried_every_second_and_forever(monkeypatch):

@@ -5,7 +5,7 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
 from reviewsite.models import Delivery
-from reviewsite.notifications.catalogue import TOPICS
+from reviewsite.services.notification_kinds import TOPICS
 
 DELIVERY_CHOICES = [
     SelectChoice(Delivery.EMAIL.value, "Email at once"),

@@ -8,8 +8,8 @@ from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
 from reviewsite.extensions import csrf
 from reviewsite.models import Delivery
-from reviewsite.notifications.catalogue import TOPICS, summary_for
-from reviewsite.services import inbox, notices, preferences, tokens
+from reviewsite.services.notification_kinds import TOPICS, summary_for
+from reviewsite.services import inbox, notification_centre, preferences, tokens
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("account", __name__)
@@ -24,14 +24,15 @@ def my_reviews():
 @bp.route("/notifications")
 @login_required
 def notifications():
-    return render_template("account/notifications.html", rows=notices.recent_for(current_user),
-                           summary_for=summary_for, form=EmptyForm())
+    rows = notification_centre.recent_for(current_user)
+    return render_template("account/notifications.html", rows=[(row, summary_for(row)) for row in rows],
+                           form=EmptyForm())
 
 
 @bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
 @login_required
 def open_notification(notification_id: int):
-    ok, target = attempt(lambda: notices.mark_read(current_user, notification_id, now=now_utc()))
+    ok, target = attempt(lambda: notification_centre.mark_read(current_user, notification_id, now=now_utc()))
     if ok and target is not None and target.review_id is not None:
         return redirect(url_for("reviews.show", review_id=target.review_id))
     return redirect(url_for("account.notifications"))
@@ -40,7 +41,7 @@ def open_notification(notification_id: int):
 @bp.route("/notifications/read-all", methods=["POST"])
 @login_required
 def read_all():
-    attempt(lambda: notices.mark_all_read(current_user, now=now_utc()))
+    attempt(lambda: notification_centre.mark_all_read(current_user, now=now_utc()))
     return redirect(url_for("account.notifications"))
 
 

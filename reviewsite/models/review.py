@@ -115,6 +115,12 @@ class Review(db.Model):
     def is_held(self) -> bool:
         return self.status is ReviewStatus.HELD
 
+    def window_ended(self, now: datetime) -> bool:
+        """Held, but its time has come: it reads as published to everyone from ``publish_at``
+        on, before the sweep has made that durable (invariant 8; ``services/listings.py`` has
+        the same rule as a query)."""
+        return self.status is ReviewStatus.HELD and self.publish_at is not None and self.publish_at <= now
+
     def __repr__(self) -> str:
         return f"<Review {self.id} {self.status}>"
 

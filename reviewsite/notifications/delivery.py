@@ -1,312 +1,132 @@
-"""Delivering outbox rows by email: claim a batch with a lease, send, mark the accepted ones sent.
+"""Mailing outbox rows: the one edge where a piece of work commits in several steps.
 
-The claim is committed before sending, so a crashed worker's row becomes claimable again when the
-lease runs out; each mail the server accepted is recorded as sent before the next one goes, so a
-crash can leave at most one accepted mail unrecorded, and that one goes once more after the
-lease, with the same Message-ID (invariant 5).
-Failures back off exponentially; after MAIL_MAX_ATTEMPTS the row is ``dead`` and waits for an
-operator (``flask outbox``).
+A request or a task is one unit of work. Mailing a batch cannot be: the mail server takes no part
+in the database's transactions, and what it has accepted cannot be rolled back. So each step
+commits on its own, in this order, calling the flush-only functions of
+``reviewsite/services/mail_queue.py``:
+
+1. claim the rows with a lease, so that no other sender takes them meanwhile, and a crashed
+   sender's rows become claimable again when the lease runs out;
+2. load and render them, in a read that ends before the SMTP conversation starts (no connection
+   idles in a transaction across the network);
+3. send them one after the other over one connection, recording each mail the server accepted as
+   sent before the next one goes: a sender killed in the middle leaves at most one accepted mail
+   unrecorded, and that one goes once more after the lease with the same Message-ID
+   (invariant 5); a slow server past half the lease gets the rest given back (``release``);
+4. back off the ones it refused.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import DBAPIError
 
 from reviewsite.clock import now_utc
-from reviewsite.config import TASK_TIME_LIMIT_SECONDS
-from reviewsite.extensions import db
-from reviewsite.models import EmailStatus, Notification, Review
-from reviewsite.notifications import mailer
-from reviewsite.notifications.rendering import Batch, OutgoingMail, render_email
-from reviewsite.unit_of_work import each_statement_commits, unit_of_work
+from reviewsite.notifications import transport
+from reviewsite.notifications.rendering import OutgoingMail, SharedParts, render_email
+from reviewsite.services import mail_queue
+from reviewsite.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
-# The default lease: the tasks' time limit, which no sender outlives (config.py).
-LEASE = timedelta(seconds=TASK_TIME_LIMIT_SECONDS)
 BATCH = 50  # mails per SMTP connection and per delivery task
-BACKOFF_BASE_SECONDS = 15
-BACKOFF_MAX = timedelta(hours=2)
+# Recording accepted mail as sent is retried for about as long as a database restart takes.
+RECORD_RETRY_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
 
 
-def lease() -> timedelta:
-    """MAIL_LEASE_SECONDS; the delivery tasks' time limit is the same, so it never runs out under
-    a sender that is still alive."""
-    return timedelta(seconds=current_app.config.get("MAIL_LEASE_SECONDS", LEASE.total_seconds()))
-
-
-def _claimable(now: datetime):
-    return (
-        Notification.email_status == EmailStatus.PENDING,
-        Notification.next_attempt_at <= now,
-        or_(Notification.lease_until.is_(None), Notification.lease_until <= now),
-    )
-
-
-def claim(notification_ids: list[int], *, now: datetime) -> list[int]:
-    """Lease the given rows that are due and unclaimed; returns the ids this caller now owns."""
-    if not notification_ids:
-        return []
-    return list(
-        db.session.scalars(
-            update(Notification)
-            .where(Notification.id.in_(notification_ids), *_claimable(now))
-            .values(lease_until=now + lease(), attempts=Notification.attempts + 1)
-            .returning(Notification.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
-
-
-def load(notification_ids: list[int]) -> list[Notification]:
-    """The claimed rows with what their mails need (recipient, review, business): one query for
-    the whole batch, not three lazy loads a mail."""
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.id.in_(notification_ids))
-            .order_by(Notification.id)
-            .options(joinedload(Notification.recipient),
-                     joinedload(Notification.review).joinedload(Review.business))
-        )
-    )
-
-
-_notifications = Notification.__table__
-# Built once: it runs once per mail, and building an UPDATE costs more than running it.
-_MARK_SENT = (
-    update(_notifications)
-    .where(_notifications.c.id.in_(bindparam("ids", expanding=True)))
-    .values(email_status=EmailStatus.SENT, sent_at=bindparam("now"), lease_until=None, last_error=None)
-)
-
-
-def mark_sent(notification_ids: list[int], *, now: datetime) -> None:
-    """Record mail the SMTP server accepted: one statement for any number of rows."""
-    db.session.execute(_MARK_SENT, {"ids": list(notification_ids), "now": now})
-
-
-def mark_failed(errors: dict[int, str], *, now: datetime) -> None:
-    """Back off the given rows (each by its own count of attempts), or give up on those that have
-    had MAIL_MAX_ATTEMPTS: one query and one statement for any number of rows."""
-    if not errors:
-        return
-    base = current_app.config.get("MAIL_BACKOFF_BASE_SECONDS", BACKOFF_BASE_SECONDS)
-    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
-    changes = []
-    for notification_id, attempts in db.session.execute(
-        select(Notification.id, Notification.attempts).where(Notification.id.in_(errors))
-    ):
-        delay = min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), BACKOFF_MAX)
-        changes.append({
-            "id": notification_id,
-            "email_status": EmailStatus.DEAD if attempts >= max_attempts else EmailStatus.PENDING,
-            "next_attempt_at": now + delay,
-            "lease_until": None,
-            "last_error": errors[notification_id][:2000],
-        })
-    if changes:
-        db.session.execute(update(Notification), changes)
-
-
-def deliver(notification_id: int) -> str:
-    """Deliver one row if it is due and unclaimed. Returns what happened, for logs and tests."""
-    return deliver_batch([notification_id]).get(notification_id, "skipped")
-
-
-def hand_over(notification_ids: list[int], send: Callable[[list[int]], object]) -> None:
-    """Send ``notification_ids`` on in SMTP-batch-sized messages (``send`` queues one). A broker
-    failure leaves the rest to the outbox sweep, which is the guarantee anyway."""
-    try:
-        for start in range(0, len(notification_ids), BATCH):
-            send(notification_ids[start : start + BATCH])
-    except Exception:  # noqa: BLE001 - any broker failure
-        log.warning("could not hand over %d notifications; the outbox sweep will deliver them",
-                    len(notification_ids) - start, exc_info=True)
+def batches(notification_ids: list[int]) -> list[list[int]]:
+    """The ids in SMTP-batch-sized pieces, in order."""
+    return [notification_ids[start : start + BATCH] for start in range(0, len(notification_ids), BATCH)]
 
 
 def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
-    """Deliver the given rows that are due and unclaimed, over one SMTP connection.
-
-    The claim commits first; the rows are loaded (one query) and rendered in one read transaction
-    that ends before the SMTP conversation starts (no database connection idles in a transaction
-    across the network). The mails then go one after the other, each recorded as sent as soon as
-    the server accepted it (see :class:`_Ledger`); those it refused back off together afterwards.
-    Returns what happened to each row, for logs and tests."""
+    """Mail the given rows that are due and unclaimed, over one connection. Returns what
+    happened to each ("sent", "failed", "skipped", or "sent-unrecorded" when the database could
+    not be told), for logs and tests."""
     outcomes = {notification_id: "skipped" for notification_id in notification_ids}
     claimed_at = now_utc()
-    give_back_at = claimed_at + lease() / 2
+    give_back_at = claimed_at + mail_queue.lease() / 2
     with unit_of_work():
-        claimed = claim(list(notification_ids), now=claimed_at)
+        claimed = mail_queue.claim(list(notification_ids), now=claimed_at)
     if not claimed:
         return outcomes
-    ledger = _Ledger(outcomes)
+    errors: dict[int, str] = {}
     messages: list[tuple[int, OutgoingMail]] = []
     with unit_of_work():
-        batch = Batch()
-        for notification in load(claimed):
+        shared = SharedParts()
+        for notification in mail_queue.load(claimed):
             try:
-                messages.append((notification.id, render_email(notification, batch)))
+                messages.append((notification.id, render_email(notification, shared)))
             except Exception as exc:  # noqa: BLE001 - a bug in one template must not stop the batch
                 log.error("mail for notification %s could not be rendered", notification.id, exc_info=exc)
-                ledger.failed(notification.id, exc)
-    try:
-        with mailer.outbox() as target:
-            for index, (notification_id, message) in enumerate(messages):
-                if now_utc() > give_back_at:
-                    # A slow server: give the rest back before the lease could run out under us (a
-                    # second sender would then mail them too).
-                    ledger.record()
-                    _release([i for i, _ in messages[index:]])
-                    break
-                try:
-                    target.send(message)
-                except Exception as exc:  # noqa: BLE001 - SMTP down or a bug: back off, never lose the row
-                    log.warning("mail for notification %s failed: %s", notification_id, exc,
-                                exc_info=not isinstance(exc, mailer.TRANSIENT_ERRORS))
-                    ledger.failed(notification_id, exc)
-                else:
-                    ledger.accepted(notification_id)
-                    ledger.record()
-    finally:
-        # Also when something above raised: what the server accepted must not wait for the lease.
-        ledger.record()
-        db.session.commit()  # gives back the connection the records kept (nothing is pending)
-    ledger.back_off()
+                errors[notification.id] = _describe(exc)
+    with transport.opened() as mail:
+        for index, (notification_id, message) in enumerate(messages):
+            if now_utc() > give_back_at:
+                with unit_of_work():
+                    mail_queue.release([i for i, _ in messages[index:]])
+                break
+            try:
+                mail.send(message)
+            except Exception as exc:  # noqa: BLE001 - SMTP down or a bug: back off, never lose the row
+                log.warning("mail for notification %s failed: %s", notification_id, exc,
+                            exc_info=not isinstance(exc, transport.TRANSIENT_ERRORS))
+                errors[notification_id] = _describe(exc)
+                continue
+            outcome = _record_sent(notification_id)
+            if outcome is None:
+                errors[notification_id] = "the development mailbox could not store it"
+            else:
+                outcomes[notification_id] = outcome
+    if errors:
+        with unit_of_work():
+            mail_queue.back_off(errors, now=now_utc())
+        outcomes.update(dict.fromkeys(errors, "failed"))
     return outcomes
 
 
-class _Ledger:
-    """What a batch's SMTP conversation did, written back to the outbox.
-
-    A mail the server accepted is marked sent (:meth:`record`, one short transaction) before the
-    next mail goes. Recording a whole batch at once would be cheaper, but a worker killed in the
-    middle of the batch would then leave every accepted mail unrecorded, and each would go again
-    after the lease: one kill, many duplicates. One at a time, a kill costs at most one duplicate,
-    with the same Message-ID (invariant 5). Refused mail backs off in one statement after the
-    conversation (:meth:`back_off`): sending it again early gains nothing."""
-
-    def __init__(self, outcomes: dict[int, str]) -> None:
-        self.outcomes = outcomes
-        self.unrecorded: list[int] = []
-        self.errors: dict[int, str] = {}
-
-    def accepted(self, notification_id: int) -> None:
-        self.unrecorded.append(notification_id)
-
-    def failed(self, notification_id: int, exc: BaseException) -> None:
-        self.errors[notification_id] = f"{type(exc).__name__}: {exc}"
-        self.outcomes[notification_id] = "failed"
-
-    def record(self) -> None:
-        ids, self.unrecorded = self.unrecorded, []
-        if not ids:
-            return
-        # The development mailbox's mail is in this same transaction: it goes when this commits.
-        handed_over = not mailer.uses_dev_mailbox()
-        try:
-            if handed_over and each_statement_commits():
-                # PostgreSQL: the UPDATE commits by itself, on the connection the session keeps
-                # for the rest of the conversation (one round trip a mail: no checkout, no
-                # BEGIN/COMMIT). deliver_batch gives the connection back at the end.
-                mark_sent(ids, now=now_utc())
-            else:
-                with unit_of_work():
-                    mark_sent(ids, now=now_utc())
-        except Exception as exc:  # noqa: BLE001 - the database went away, or a bug
-            db.session.rollback()
-            if not handed_over:
-                for notification_id in ids:
-                    self.failed(notification_id, exc)
-                return
-            # The mails went; only recording them failed. Marking them failed would send them
-            # again: record them on a fresh connection instead.
-            outcome = "sent" if _record_sent(ids, exc) else "sent-unrecorded"
-        else:
-            outcome = "sent"
-        for notification_id in ids:
-            self.outcomes[notification_id] = outcome
-
-    def back_off(self) -> None:
-        if self.errors:
-            with unit_of_work():
-                mark_failed(self.errors, now=now_utc())
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
-def _release(notification_ids: list[int]) -> None:
-    with unit_of_work():
-        db.session.execute(
-            update(Notification)
-            .where(Notification.id.in_(notification_ids), Notification.email_status == EmailStatus.PENDING)
-            .values(lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-
-
-RECORD_SENT_RETRY_DELAYS = (0.2, 0.5, 1, 2, 4, 8)
-
-
-def _record_sent(notification_ids: list[int], first_error: Exception) -> bool:
-    """Retry marking mails the SMTP server accepted as sent, for about a database restart.
-    If that still fails the lease runs out and the mails go once more, with the same
-    Message-IDs: the same outcome as a crash at this point (invariant 5)."""
-    log.warning("notifications %s were sent but not recorded (%s); retrying", notification_ids, first_error)
-    for delay in RECORD_SENT_RETRY_DELAYS:
+def _record_sent(notification_id: int) -> str | None:
+    """Record one accepted mail as sent. The development mailbox's mail is stored in this same
+    transaction, so if it fails nothing was sent (None). An SMTP server's mail went whatever the
+    database says: recording it is retried, since marking it failed would send it again."""
+    try:
+        with unit_of_work():
+            mail_queue.mark_sent([notification_id], now=now_utc())
+        return "sent"
+    except DBAPIError as first_error:
+        if transport.uses_dev_mailbox():
+            return None
+        log.warning("notification %s was sent but not recorded (%s); retrying", notification_id, first_error)
+    for delay in RECORD_RETRY_DELAYS:
         time.sleep(delay)
         try:
             with unit_of_work():
-                mark_sent(notification_ids, now=now_utc())
-            return True
+                mail_queue.mark_sent([notification_id], now=now_utc())
+            return "sent"
         except DBAPIError as exc:
-            log.warning("recording notifications %s as sent failed again: %s", notification_ids, exc)
-    log.error("notifications %s were sent but could not be recorded; they may go once more", notification_ids)
-    return False
-
-
-def due_ids(*, now: datetime, limit: int = 200) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(Notification.id).where(*_claimable(now)).order_by(Notification.next_attempt_at).limit(limit)
-        )
-    )
+            log.warning("recording notification %s as sent failed again: %s", notification_id, exc)
+    log.error("notification %s was sent but could not be recorded; it may go once more", notification_id)
+    return "sent-unrecorded"
 
 
 def deliver_pending(*, limit: int = 200) -> dict[str, int]:
-    """The outbox sweep: whatever the after-commit message missed (broker down, worker killed).
-
-    It stops starting batches after a few sweep intervals, so a slow mail server cannot keep a
-    worker slot (and the timers queued behind it) for long; the next sweep takes the rest."""
+    """The outbox sweep: whatever the prompt after-commit message missed (broker down, worker
+    killed, a backed-off retry now due). It stops starting batches after three sweep intervals,
+    so a slow mail server cannot hold a worker for long; the next sweep takes the rest."""
     with unit_of_work():
-        ids = due_ids(now=now_utc(), limit=limit)
+        ids = mail_queue.due_ids(now=now_utc(), limit=limit)
     budget_ends = time.monotonic() + 3 * current_app.config["SWEEP_INTERVAL_SECONDS"]
-    outcomes: dict[str, int] = {}
-    for start in range(0, len(ids), BATCH):
-        if start and time.monotonic() > budget_ends:
+    counts: dict[str, int] = {}
+    for number, batch in enumerate(batches(ids)):
+        if number and time.monotonic() > budget_ends:
             break
-        for outcome in deliver_batch(ids[start : start + BATCH]).values():
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return outcomes
-
-
-def dead(*, ids: tuple[int, ...] = ()) -> list[Notification]:
-    query = select(Notification).where(Notification.email_status == EmailStatus.DEAD).order_by(Notification.id)
-    if ids:
-        query = query.where(Notification.id.in_(ids))
-    return list(db.session.scalars(query))
-
-
-def retry_dead(*, ids: tuple[int, ...] = (), now: datetime) -> int:
-    """An operator puts given-up mail back in the queue, with a fresh count of attempts."""
-    rows = dead(ids=ids)
-    for row in rows:
-        row.email_status, row.attempts, row.next_attempt_at = EmailStatus.PENDING, 0, now
-    db.session.flush()
-    return len(rows)
+        for outcome in deliver_batch(batch).values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts

@@ -1,10 +1,10 @@
-"""The bytes of an outgoing mail: multipart/alternative, text and HTML, through the standard
-library's ``email`` package and its compat32 API (``MIMEMultipart``, ``MIMEText``, ``Header``,
-``BytesGenerator``), about 0.5 ms a mail; the modern ``EmailMessage`` API costs about 2 ms (see
-rendering.py). What compat32 leaves to the caller is done in :func:`header_value`: deciding which
-values need RFC 2047 (or raw UTF-8 under SMTPUTF8), and refusing line breaks.
+"""The bytes of an outgoing mail: multipart/alternative, text and HTML, written with the
+standard library's ``email`` package and its compat32 API (``MIMEMultipart``, ``MIMEText``,
+``Header``, ``BytesGenerator``); BENCHMARKS.md says why not the newer ``EmailMessage``. What
+compat32 leaves to the caller is done in :func:`header_value`: deciding which values need RFC 2047
+(or raw UTF-8 under SMTPUTF8), and refusing line breaks.
 
-Only workers import this module (``OutgoingMail.as_bytes`` does, when a mail is sent).
+Imported only where mail is sent (``OutgoingMail.as_bytes``): web processes never need it.
 """
 
 from __future__ import annotations

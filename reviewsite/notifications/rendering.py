@@ -1,19 +1,9 @@
 """Turn an outbox row into an email: text and HTML from ``templates/emails/``.
 
 The Message-ID is derived from the row, so a copy re-sent after a crash carries the same id and
-mail clients can drop it (invariant 5).
-
-A delivery batch renders up to fifty of these, so the work is shared where it can be: the rows
-come with their recipient, review and business already loaded (``delivery.load``), and what every
-mail of the batch has in common (sender, site links, compiled templates) is built once per batch
-(:class:`Batch`).
-
-The MIME is the standard library's ``email`` package with its compat32 API (``MIMEMultipart``,
-``MIMEText``, ``Header``, ``BytesGenerator``): about 0.5 ms a mail. Not ``EmailMessage`` and the
-modern policy: its header registry parses every header value into a structured object when it is
-set and refolds it when written, about 2 ms of CPU a mail (near 5 ms with ``send_message``, as
-before 456b2fa), more than the database and the SMTP conversation together. It is written in
-``mime.py``.
+mail clients can drop it (invariant 5). What every mail of a delivery batch has in common (the
+sender, the site's links, the compiled templates) is built once per batch (:class:`SharedParts`).
+The MIME is written in ``mime.py``, imported only where mail is sent.
 """
 
 from __future__ import annotations
@@ -31,7 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
 from reviewsite.models import Notification, Review
-from reviewsite.notifications.catalogue import KINDS, REMEDY_PHRASES, subject_for, summary_for, topic_of
+from reviewsite.services.notification_kinds import KINDS, REMEDY_PHRASES, subject_for, summary_for, topic_of
 from reviewsite.notifications.links import external_url
 from reviewsite.services import inbox, tokens
 
@@ -66,9 +56,7 @@ class OutgoingMail:
 
     def as_bytes(self) -> bytes:
         """The message with CRLF line ends, as ``smtplib.SMTP.sendmail`` wants bytes."""
-        # Imported here: only workers build mail, and email.mime brings in email.policy's header
-        # registry, about 3 MB in every web worker that never uses it.
-        from reviewsite.notifications.mime import message_bytes
+        from reviewsite.notifications.mime import message_bytes  # only where mail is sent
 
         return message_bytes(self.headers, self.text, self.html, utf8=self.needs_smtputf8)
 
@@ -76,10 +64,10 @@ class OutgoingMail:
 # -- rendering ------------------------------------------------------------------------------------
 
 
-class Batch:
-    """What every mail of one delivery batch shares, built once: the sender, the site's links,
-    the compiled templates (looked up in Jinja's cache once, rendered without Flask's per-call
-    signals and context processors, which mail templates do not use)."""
+class SharedParts:
+    """What every mail of one delivery batch shares: the sender, the site's links, and the
+    compiled templates, rendered without Flask's per-call signals and context processors, which
+    mail templates do not use."""
 
     def __init__(self) -> None:
         config = current_app.config
@@ -98,7 +86,7 @@ class Batch:
         return template.render(context)
 
 
-def _context(notification: Notification, batch: Batch) -> dict[str, object]:
+def _context(notification: Notification, batch: SharedParts) -> dict[str, object]:
     user = notification.recipient
     context: dict[str, object] = {
         "user": user,
@@ -139,10 +127,10 @@ def _context(notification: Notification, batch: Batch) -> dict[str, object]:
     return context
 
 
-def render_email(notification: Notification, batch: Batch | None = None) -> OutgoingMail:
+def render_email(notification: Notification, batch: SharedParts | None = None) -> OutgoingMail:
     if notification.kind not in KINDS:
         raise ValueError(f"unknown notification kind {notification.kind!r}")
-    batch = batch or Batch()
+    batch = batch or SharedParts()
     context = _context(notification, batch)
     recipient = notification.recipient.email
     headers = [
@@ -165,7 +153,7 @@ def render_email(notification: Notification, batch: Batch | None = None) -> Outg
     html = batch.render("emails/base.html", {**context, "text": text})
     mail = OutgoingMail(sender=batch.sender_addr, recipient=recipient, headers=tuple(headers),
                         text=text + footer, html=html)
-    from reviewsite.notifications.mime import header_value  # only workers render mail; see as_bytes
+    from reviewsite.notifications.mime import header_value  # only where mail is sent; see as_bytes
 
     for name, value in headers:  # a header that cannot be written fails the render, not the send
         header_value(name, value, utf8=mail.needs_smtputf8)

@@ -1,80 +1,63 @@
+"""The public pages: home, search and a business's page, the same for everyone who is not
+signed in (``caching.py``)."""
+
 from __future__ import annotations
 
-from collections.abc import Mapping
+from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
-from reviewsite.public import fragments, page_cache, paging
-from reviewsite.public.forms import FIELDS, SearchForm, search_terms
-from reviewsite.services import access, businesses
-from reviewsite.unit_of_work import each_statement_commits
+
+from reviewsite.clock import now_utc
+from reviewsite.public import caching, paging
+from reviewsite.public.forms import SearchForm
+from reviewsite.services import access, businesses, listings
 
 bp = Blueprint("public", __name__)
-
-PER_PAGE = 20
-
-# These pages only read, so each view starts with each_statement_commits(): on PostgreSQL their
-# statements run in autocommit, which saves the BEGIN and ROLLBACK round trips around every page
-# view. In the views, not before the request: a page served whole from the cache never opens the
-# session's connection.
 
 
 @bp.route("/")
 def home():
-    each_statement_commits()
     return render_template("public/home.html", form=SearchForm(request.args), recent=businesses.recent())
 
 
 @bp.route("/businesses")
 def search():
-    typed = tuple(request.args.get(name, "") for name in FIELDS)
-    terms = search_terms(*typed)
-    if terms is None:
-        form = SearchForm(request.args)
-        form.validate()  # for its messages
-        each_statement_commits()
+    form = SearchForm(request.args)
+    if not form.validate():
         return render_template("public/search.html", form=form, page=None), 400
+    terms = form.terms()
     number = request.args.get("page", 1, type=int)
-    if page_cache.shared_with_everyone():
-        # Whole, keyed on what it shows: the arguments as typed (the form and the pager repeat
-        # them) and the stamp of each business found, for visitors not signed in.
-        found = _results(businesses.search_stamps, terms, number)
-        return page_cache.page(
-            (typed, found.page, found.has_next, tuple(found.items)), lambda: _search_page(terms, number)
-        )
-    return _search_page(terms, number)
 
+    def results(fetch) -> paging.Window:
+        return paging.fetch(lambda limit, offset: fetch(**terms, limit=limit, offset=offset), page=number) or abort(404)
 
-def _results(fetch, terms: Mapping[str, str], number: int) -> paging.Window:
-    # One row more than a page instead of a COUNT: the page says "more" rather than a total.
-    return paging.fetch(
-        lambda limit, offset: fetch(**terms, limit=limit, offset=offset), page=number, per_page=PER_PAGE
-    ) or abort(404)
+    def parts() -> tuple:
+        # The arguments as typed (the form and the pager repeat them) and what was found.
+        found = results(businesses.search_stamps)
+        return tuple(request.args.get(name, "") for name in terms), found.page, found.has_next, tuple(found.items)
 
-
-def _search_page(terms: Mapping[str, str], number: int) -> str:
-    each_statement_commits()
-    page = _results(businesses.search, terms, number)
-    return render_template("public/search.html", form=SearchForm(request.args), page=page)
+    return caching.public_page(
+        parts, lambda: render_template("public/search.html", form=form, page=results(businesses.search)))
 
 
 @bp.route("/b/<slug>")
 def business(slug: str):
-    page = request.args.get("page", 1, type=int)
-    if page_cache.shared_with_everyone():
-        # Whole, keyed on the business's stamp (one small read), for visitors not signed in.
-        stamp = businesses.stamp_by_slug(slug) or abort(404)
-        return page_cache.page((stamp, page), lambda: _business_page(slug, page))
-    return _business_page(slug, page)
+    number = request.args.get("page", 1, type=int)
+    now = now_utc()
+    return caching.public_page(lambda: (listings.stamp(slug, now=now) or abort(404), number),
+                               lambda: _business_page(slug, number, now))
 
 
-def _business_page(slug: str, page: int) -> str:
-    each_statement_commits()
+def _business_page(slug: str, number: int, now: datetime) -> str:
     found = businesses.by_slug(slug) or abort(404)
+    held = listings.held_summary(found, now=now)
+    # Reviews that read as published, and held ones, are exactly those the kept rating counts.
+    page = paging.fetch(
+        lambda limit, offset: listings.public_reviews(found, now=now, limit=limit, offset=offset),
+        page=number, total=max(found.rating_count - held.total, 0),
+    ) or abort(404)
     return render_template(
-        "public/business.html",
-        business=found,
-        # The part every visitor sees alike, cached per listing_version (see fragments.py).
-        listing=fragments.business_listing(found, page),
-        is_member=access.is_member(current_user, found),
+        "public/business.html", business=found, held=held, page=page,
+        record=listings.complaint_record(found, now=now), is_member=access.is_member(current_user, found),
     )

@@ -25,8 +25,8 @@ from reviewsite.reviews.forms import (
     ResponseForm,
     ReviewForm,
 )
-from reviewsite.services import access, businesses, reviews, thread
-from reviewsite.services.settings import window_policy
+from reviewsite.services import access, businesses, publication, reviews, thread
+from reviewsite.services.window import window_policy
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("reviews", __name__)
@@ -93,7 +93,7 @@ def show(review_id: int):
     review = db.session.get(Review, review_id) or abort(404)
     if access.can_see_private(current_user, review):
         return _private_page(review)
-    if review.status in (ReviewStatus.PUBLISHED, ReviewStatus.REMOVED):
+    if review.status in (ReviewStatus.PUBLISHED, ReviewStatus.REMOVED) or review.window_ended(now_utc()):
         return render_template("reviews/public.html", review=review)
     abort(404)
 
@@ -168,7 +168,7 @@ def _after_action(review: Review, message: str, ok: bool):
 @login_required
 def release(review_id: int):
     review = _private_review_or_404(review_id)
-    ok, _ = attempt(lambda: reviews.release_now(review, current_user, now=now_utc()))
+    ok, _ = attempt(lambda: publication.release_now(review, current_user, now=now_utc()))
     return _after_action(review, "The review is now public.", ok)
 
 

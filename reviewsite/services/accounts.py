@@ -12,7 +12,7 @@ from reviewsite.extensions import db
 from reviewsite.models import User
 from reviewsite.services.errors import Conflict, Invalid
 from reviewsite.services.outbox import notify
-from reviewsite.services.persistence import add_unique
+from reviewsite.services.persistence import insert_unique
 
 PASSWORD_MIN = 8
 EMAIL_TAKEN = "An account with this email address already exists. Log in instead."
@@ -39,13 +39,13 @@ def register(*, email: str, password: str, display_name: str, now: datetime) -> 
     display_name = (display_name or "").strip()
     if not display_name:
         raise Invalid("Choose a name to show with your reviews.")
-    user = User(
-        email=email,
-        display_name=display_name,
-        password_hash=generate_password_hash(_check_password(password)),
-        created_at=now,
+    user = insert_unique(
+        User,
+        {"email": email, "display_name": display_name,
+         "password_hash": generate_password_hash(_check_password(password)), "created_at": now},
+        unique=("email",),
+        conflict_message=EMAIL_TAKEN,
     )
-    add_unique(user, EMAIL_TAKEN)
     send_confirmation(user, now=now)
     return user
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, MemberRole, Membership, User
 from reviewsite.services.errors import Invalid, NotAllowed
-from reviewsite.unit_of_work import stamps
 
 CATEGORIES = (
     "Restaurant",
@@ -78,25 +76,8 @@ def create_business(
     return business
 
 
-# Built once: building and cache-keying a statement costs SQLAlchemy more CPU than running it,
-# and these two run on every public page view.
-_BY_SLUG = select(Business).where(Business.slug == bindparam("slug"))
-
-
 def by_slug(slug: str) -> Business | None:
-    return db.session.scalar(_BY_SLUG, {"slug": slug})
-
-
-# What tells one state of a business's public page from another: a page served whole from the
-# cache (public/page_cache.py) needs no more than this of each business it shows.
-STAMP = (Business.id, Business.created_at, Business.listing_version)
-_STAMP_BY_SLUG = select(*STAMP).where(Business.slug == bindparam("slug"))
-
-
-def stamp_by_slug(slug: str) -> tuple[int, datetime, int] | None:
-    """(id, created_at, listing_version) of the business, without loading it."""
-    rows = stamps(_STAMP_BY_SLUG, {"slug": slug})
-    return tuple(rows[0]) if rows else None
+    return db.session.scalar(select(Business).where(Business.slug == slug))
 
 
 def recent(limit: int = 8) -> list[Business]:
@@ -111,39 +92,29 @@ def businesses_of(user: User) -> list[Business]:
     )
 
 
-@cache
-def _search_statement(by_name: bool, by_category: bool, by_city: bool, stamps_only: bool = False) -> Select[Any]:
-    query = select(*STAMP) if stamps_only else select(Business)
-    if by_name:
-        query = query.where(func.lower(Business.name).like(bindparam("name_pattern"), escape="\\"))
-    if by_category:
-        query = query.where(func.lower(Business.category) == bindparam("category"))
-    if by_city:
-        query = query.where(func.lower(Business.city) == bindparam("city"))
-    return query.order_by(Business.name, Business.id).limit(bindparam("limit")).offset(bindparam("offset"))
+# What tells one state of a business, as a search result shows it, from another (see
+# ``reviewsite/public/caching.py``): its rating and name change only with ``listing_version``.
+SEARCH_STAMP = (Business.id, Business.created_at, Business.listing_version)
 
 
 def search(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[Business]:
     """Name contains ``q`` (any case, LIKE wildcards taken literally); category and city match
-    exactly, any case; by name. On PostgreSQL the name test uses a trigram index (migration 0005)."""
-    statement, params = _search(q, category, city, limit, offset)
-    return list(db.session.scalars(statement, params))
+    exactly, any case; ordered by name. On PostgreSQL the name test uses a trigram index."""
+    return list(db.session.scalars(_search(select(Business), q, category, city, limit, offset)))
 
 
 def search_stamps(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[tuple]:
-    """The (id, created_at, listing_version) of what ``search`` finds, in the same order."""
-    statement, params = _search(q, category, city, limit, offset, stamps_only=True)
-    return stamps(statement, params)
+    """The :data:`SEARCH_STAMP` of each business :func:`search` finds, in the same order."""
+    return [tuple(row) for row in db.session.execute(_search(select(*SEARCH_STAMP), q, category, city, limit, offset))]
 
 
-def _search(q: str, category: str, city: str, limit: int, offset: int, stamps_only: bool = False):
+def _search(query: Select[Any], q: str, category: str, city: str, limit: int, offset: int) -> Select[Any]:
     q, category, city = q.strip().lower(), category.strip().lower(), city.strip().lower()
-    params: dict[str, object] = {"limit": limit, "offset": offset}
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["name_pattern"] = f"%{escaped}%"
+        query = query.where(func.lower(Business.name).like(f"%{escaped}%", escape="\\"))
     if category:
-        params["category"] = category
+        query = query.where(func.lower(Business.category) == category)
     if city:
-        params["city"] = city
-    return _search_statement(bool(q), bool(category), bool(city), stamps_only), params
+        query = query.where(func.lower(Business.city) == city)
+    return query.order_by(Business.name, Business.id).limit(limit).offset(offset)

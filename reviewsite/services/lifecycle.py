@@ -8,6 +8,7 @@ race with the sweep changes nothing and raises instead of reporting a success th
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -80,17 +81,18 @@ def compare_and_set(review: Review, action: Action, *conditions: Any, **values: 
     db.session.expire(review)
 
 
-def record(
+def audit(
     review: Review,
     action: str,
     *,
     actor_id: int | None,
-    now: Any,
+    now: datetime,
     from_status: ReviewStatus | None = None,
     to_status: ReviewStatus | None = None,
     **details: Any,
 ) -> ReviewEvent:
-    """Write the audit entry; flushed, so its id can name the fact in a notification."""
+    """Write the review's audit entry (``ReviewEvent``): who did what, from which state to which.
+    Flushed, so that its id can name the fact in a notification's dedupe key."""
     event = ReviewEvent(
         review_id=review.id,
         actor_id=actor_id,

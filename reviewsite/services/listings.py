@@ -1,7 +1,16 @@
-"""Read models for public pages: what anyone may see of a business and its reviews.
+"""A business's public listing: what anyone may see of it, and keeping that in step.
 
-Held reviews appear here only as placeholders (stars and release date): their words are never
-selected for a public page, so no template mistake can leak them (invariant 1).
+Reading. A held review appears here only as a placeholder (stars and dates): its words are never
+selected for a public page, so no template mistake can leak them (invariant 1). Once its
+``publish_at`` has passed it reads as published, with the business's response, even before the
+sweep has made that durable (invariant 8): every read takes ``now`` for that.
+
+Keeping in step. The services that change what a public page shows of a business (a review
+submitted, published, revised, withdrawn or removed, a response, a window moved) call
+:func:`changed` or :func:`adjust_rating` in the same transaction. Both bump
+``business.listing_version``, which is what the public pages are cached on
+(``reviewsite/public/caching.py``): once the change commits, no cached copy of the old page is
+served again.
 """
 
 from __future__ import annotations
@@ -10,11 +19,68 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Integer, any_, bindparam, func, select, update
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Review, ReviewStatus
+
+
+def changed(business_ids: Iterable[int]) -> None:
+    """The public pages of these businesses will look different: bump their ``listing_version``
+    in the caller's transaction (in id order, as every writer locks business rows)."""
+    ids = sorted(set(business_ids))
+    if ids:
+        db.session.execute(
+            update(Business)
+            .where(Business.id.in_(ids))
+            .values(listing_version=Business.listing_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def adjust_rating(business_id: int, *, count: int, stars: int) -> None:
+    """Keep the business's kept aggregate in step with its reviews: held reviews count from the
+    start (we delay words, never the fact of a complaint), withdrawn and removed ones stop
+    counting. The page changes with it. A Business already loaded is not refreshed."""
+    db.session.execute(
+        update(Business)
+        .where(Business.id == business_id)
+        .values(
+            rating_count=Business.rating_count + count,
+            rating_sum=Business.rating_sum + stars,
+            listing_version=Business.listing_version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def reads_as_published(now: datetime):
+    """The rule of invariant 8 as a condition: published, or held with its time come."""
+    return or_(
+        Review.status == ReviewStatus.PUBLISHED,
+        and_(Review.status == ReviewStatus.HELD, Review.publish_at <= now),
+    )
+
+
+# -- the business page ------------------------------------------------------------------------
+
+
+def stamp(slug: str, *, now: datetime) -> tuple | None:
+    """What tells one state of the business's public page from another, in one small query:
+    (id, created_at, listing_version, held reviews whose time has come). The last one changes
+    the page at ``publish_at`` before any sweep has run, and the sweep's publication bumps the
+    version, so a page cached under an older stamp is never served again. created_at too: ids
+    can come back when a database is rebuilt under a shared cache."""
+    due = (
+        select(func.count(Review.id))
+        .where(Review.business_id == Business.id, Review.status == ReviewStatus.HELD, Review.publish_at <= now)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(Business.id, Business.created_at, Business.listing_version, due).where(Business.slug == slug)
+    ).first()
+    return tuple(row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -26,17 +92,8 @@ class HeldPlaceholder:
 
 
 @dataclass(frozen=True)
-class Record:
-    """How the business handles complaints: held reviews published so far, and how many of
-    them it answered in the private thread before publication."""
-
-    held_published: int
-    answered: int
-
-
-@dataclass(frozen=True)
 class HeldSummary:
-    """How many reviews are in the window, and the ones released soonest."""
+    """How many reviews are still in the window, and the ones released soonest."""
 
     total: int
     soonest: list[HeldPlaceholder]
@@ -46,55 +103,68 @@ class HeldSummary:
         return self.total - len(self.soonest)
 
 
-def changed(business_ids: Iterable[int]) -> None:
-    """A public business page will look different: bump ``listing_version`` in the caller's
-    transaction, so a page cached under the old version is never served again."""
-    ids = sorted(set(business_ids))
-    if ids:
-        postgresql = db.session.get_bind().dialect.name == "postgresql"
-        db.session.execute(_BUMP_ANY if postgresql else _BUMP_IN, {"ids": ids})
-
-
-# Built once. On PostgreSQL the ids go as one array (``= ANY``): the same statement text for any
-# number of businesses, so it is prepared once, where an IN list of a sweep's 500 ids cost more
-# to render and convert for each batch than the update itself.
-_BUMP = update(Business).values(listing_version=Business.listing_version + 1).execution_options(
-    synchronize_session=False
-)
-_BUMP_ANY = _BUMP.where(Business.id == any_(bindparam("ids", type_=ARRAY(Integer))))
-_BUMP_IN = _BUMP.where(Business.id.in_(bindparam("ids", expanding=True)))
-
-
-def held_summary(business: Business, *, show: int = 10) -> HeldSummary:
+def held_summary(business: Business, *, now: datetime, show: int = 10) -> HeldSummary:
     """A popular business may have a thousand held reviews: count them all, list a few."""
-    total = db.session.scalar(
-        select(func.count(Review.id)).where(Review.business_id == business.id, Review.status == ReviewStatus.HELD)
-    )
+    still_held = (Review.business_id == business.id, Review.status == ReviewStatus.HELD, Review.publish_at > now)
+    total = db.session.scalar(select(func.count(Review.id)).where(*still_held)) or 0
     rows = db.session.execute(
         select(Review.id, Review.stars, Review.held_at, Review.publish_at)
-        .where(Review.business_id == business.id, Review.status == ReviewStatus.HELD)
+        .where(*still_held)
         .order_by(Review.publish_at)
         .limit(show)
     ) if total else []
-    return HeldSummary(total=total or 0, soonest=[HeldPlaceholder(*row) for row in rows])
+    return HeldSummary(total=total, soonest=[HeldPlaceholder(*row) for row in rows])
 
 
-def published_reviews_query(business: Business):
-    return (
-        select(Review)
-        .options(joinedload(Review.author))
+def public_reviews(business: Business, *, now: datetime, limit: int, offset: int) -> list[Review]:
+    """Reviews that read as published, newest first, with their authors.
+
+    A review whose window ended a moment ago but which no sweep has published yet has no
+    ``published_at``; it reads as published since its ``publish_at``. Each kind comes from its
+    own partial index, newest first, and the two are merged: as fast as the published ones alone,
+    however many reviews the business has."""
+    published = (
+        select(Review.id, Review.published_at.label("public_at"))
         .where(Review.business_id == business.id, Review.status == ReviewStatus.PUBLISHED)
         .order_by(Review.published_at.desc(), Review.id.desc())
+        .limit(limit + offset)
     )
+    due = (
+        select(Review.id, Review.publish_at.label("public_at"))
+        .where(Review.business_id == business.id, Review.status == ReviewStatus.HELD, Review.publish_at <= now)
+        .order_by(Review.publish_at.desc(), Review.id.desc())
+        .limit(limit + offset)
+    )
+    both = union_all(published.subquery().select(), due.subquery().select()).subquery()
+    page = (
+        select(both.c.id)
+        .order_by(both.c.public_at.desc(), both.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    ids = list(db.session.scalars(page))
+    if not ids:
+        return []
+    found = {
+        review.id: review
+        for review in db.session.scalars(select(Review).options(joinedload(Review.author)).where(Review.id.in_(ids)))
+    }
+    return [found[review_id] for review_id in ids]
 
 
-def record(business: Business) -> Record:
+@dataclass(frozen=True)
+class ComplaintRecord:
+    """How the business handles complaints: held reviews now public, and how many of them it
+    answered in the private thread before they were."""
+
+    held_published: int
+    answered: int
+
+
+def complaint_record(business: Business, *, now: datetime) -> ComplaintRecord:
     held_published, answered = db.session.execute(
         select(func.count(Review.id), func.count(Review.first_business_reply_at)).where(
-            Review.business_id == business.id,
-            Review.status == ReviewStatus.PUBLISHED,
-            Review.held_at.is_not(None),
+            Review.business_id == business.id, Review.held_at.is_not(None), reads_as_published(now)
         )
     ).one()
-    return Record(held_published=held_published, answered=answered)
-
+    return ComplaintRecord(held_published=held_published, answered=answered)

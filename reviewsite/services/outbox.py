@@ -1,87 +1,30 @@
-"""Writing notifications into the outbox, in the same transaction as the fact they report.
+"""Notifications written into the outbox, in the same transaction as the fact they report.
 
-A fact has a dedupe key (for example ``review_held:12:7``: review 12 held, told to user 7); the
-unique index on it, with INSERT ... ON CONFLICT DO NOTHING, makes a repeated fact a no-op, and
-the ids of the rows really inserted are handed to ``after_commit`` for prompt delivery.
+A notification row is both the in-site notice and the email still to send. Because it is written
+with the state change, a committed fact always has its notifications, and a rolled-back one has
+none. A fact has a dedupe key (``review_held:12:7``: review 12 held, told to user 7); the unique
+index on it makes a repeated fact (a retried task, a double click) write nothing. The ids of the
+rows really written are handed to the after-commit dispatch (``notifications/dispatch.py``) for
+prompt delivery; whatever it misses, the pending-mail sweep sends.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    JSON,
-    ColumnElement,
-    FromClause,
-    Insert,
-    Integer,
-    String,
-    Text,
-    bindparam,
-    case,
-    cast,
-    column,
-    func,
-    literal,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 
+from reviewsite.database import insert_skipping_duplicates
 from reviewsite.extensions import db
 from reviewsite.models import Delivery, EmailStatus, Notification, Review, User
-from reviewsite.notifications.catalogue import topic_of
+from reviewsite.services.notification_kinds import topic_of
+from reviewsite.services import preferences
 
 PENDING_IDS_KEY = "reviewsite.outbox.new_ids"
-# Rows per INSERT: well under PostgreSQL's and SQLite's bound-parameter limits.
+# Rows per INSERT: well under PostgreSQL's and SQLite's limits on bound parameters.
 INSERT_CHUNK = 500
-
-
-def review_facts(review: Review | None) -> dict[str, object]:
-    if review is None:
-        return {}
-    return review_facts_of(review.stars, review.publish_at)
-
-
-def review_facts_of(stars: int, publish_at: datetime | None) -> dict[str, object]:
-    """A review's facts at this moment, as a notice keeps them (see :func:`review_facts_sql`)."""
-    return {"stars": stars, "publish_at": publish_at.isoformat() if publish_at else None}
-
-
-def review_facts_sql(stars: ColumnElement[int], publish_at: ColumnElement[datetime]) -> ColumnElement[str]:
-    """:func:`review_facts` as a PostgreSQL expression giving the very JSON text the ORM writes for
-    that dict (``json.dumps``: ``{"stars": 2, "publish_at": "2026-11-23T10:00:00.250000+00:00"}``),
-    so a notice written by a bulk statement reads, renders and compares like any other."""
-    iso = iso_utc_sql(publish_at)
-    return cast(
-        func.concat('{"stars": ', stars, ', "publish_at": ', func.coalesce('"' + iso + '"', "null"), "}", type_=String),
-        JSON,
-    )
-
-
-def iso_utc_sql(moment: ColumnElement[datetime]) -> ColumnElement[str]:
-    """``datetime.isoformat()`` of a UTC timestamptz on PostgreSQL: the fraction only when there is
-    one (Python drops ``.000000``), and the offset ``+00:00`` (values are read back in UTC)."""
-    utc = func.timezone("UTC", moment)
-    return (
-        func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS', type_=String)
-        + case((func.date_trunc("second", moment) == moment, ""), else_=func.to_char(utc, ".US", type_=String))
-        + "+00:00"
-    )
-
-
-def dedupe_key(kind: str, subject: str | int, recipient_id: int) -> str:
-    return f"{kind}:{subject}:{recipient_id}"
-
-
-def dedupe_key_sql(kind: str, subject: ColumnElement, recipient_id: ColumnElement[int]) -> ColumnElement[str]:
-    """:func:`dedupe_key` in SQL."""
-    return func.concat(literal(f"{kind}:", String), subject, ":", recipient_id, type_=String)
-
 
 _STATUS_FOR = {
     Delivery.EMAIL: EmailStatus.PENDING,
@@ -90,33 +33,20 @@ _STATUS_FOR = {
 }
 
 
-def _email_statuses(kind: str, recipient_ids: list[int]) -> dict[int, EmailStatus]:
-    from reviewsite.services.preferences import deliveries_for  # preferences imports the catalogue
-
-    topic = topic_of(kind)
-    if topic is None:  # account mail always goes
-        return {user_id: EmailStatus.PENDING for user_id in recipient_ids}
-    return {user_id: _STATUS_FOR[d] for user_id, d in deliveries_for(topic, recipient_ids).items()}
+def review_facts(stars: int, publish_at: datetime | None) -> dict[str, object]:
+    """What a notice keeps of its review: a notice read or mailed later must say what the review
+    was when the fact happened (its stars, its release time), not what it became since."""
+    return {"stars": stars, "publish_at": publish_at.isoformat() if publish_at else None}
 
 
-def email_status_sql(kind: str, recipient_id: ColumnElement[int]) -> ColumnElement[str]:
-    """:func:`_email_statuses` as a SQL expression for one recipient, from the same preference
-    rule (:func:`reviewsite.services.preferences.delivery_sql`) and the same mapping."""
-    from reviewsite.services.preferences import delivery_sql
-
-    topic = topic_of(kind)
-    if topic is None:
-        return literal(EmailStatus.PENDING.value, String)
-    return case(
-        {delivery.value: status.value for delivery, status in _STATUS_FOR.items()},
-        value=delivery_sql(topic, recipient_id),
-    )
+def dedupe_key(kind: str, subject: str | int, recipient_id: int) -> str:
+    return f"{kind}:{subject}:{recipient_id}"
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One thing to tell some people: the review it is about (if any), its facts at this moment,
-    and what makes it unique (``subject`` goes into the dedupe key)."""
+    """One thing to tell some people: what makes it unique (``subject`` goes into the dedupe
+    key), the review it is about (if any) and its facts at this moment."""
 
     subject: str | int
     recipient_ids: tuple[int, ...]
@@ -125,28 +55,15 @@ class Fact:
 
 
 def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timedelta = timedelta(0)) -> list[int]:
-    """Write every notification of ``kind`` for many facts; returns the new ids.
+    """Write every notification of ``kind`` for many facts at once; returns the ids written.
 
     Each recipient's preference for the kind's topic decides whether the email goes at once
-    (``delay`` later), waits for the daily digest, or stays in the site. Every call runs the
-    same few statements, built once with bound parameters (building one costs more than
-    running it): on PostgreSQL one ``INSERT ... SELECT`` that reads the preferences as it
-    writes (:func:`_write_postgres`), elsewhere a preference query and an INSERT
-    (:func:`_write_portable`). Both write the same rows, in the same order."""
+    (``delay`` later), waits for the daily digest, or stays in the site; account mail (no topic)
+    always goes. One query for the preferences, then one INSERT per :data:`INSERT_CHUNK` rows."""
     facts = [fact for fact in facts if fact.recipient_ids]
     if not facts:
         return []
-    write = _write_postgres if db.session.get_bind().dialect.name == "postgresql" else _write_portable
-    ids = write(kind, facts, now=now, next_attempt_at=now + delay)
-    remember_new(ids)
-    return ids
-
-
-def _write_portable(kind: str, facts: list[Fact], *, now: datetime, next_attempt_at: datetime) -> list[int]:
-    """The preferences in one query, then the rows through one cached INSERT executed with a
-    list of parameter sets (SQLAlchemy's insertmanyvalues makes that multi-row INSERTs with
-    RETURNING), :data:`INSERT_CHUNK` rows at a time."""
-    statuses = _email_statuses(kind, sorted({r for fact in facts for r in fact.recipient_ids}))
+    statuses = _email_statuses(kind, {recipient for fact in facts for recipient in fact.recipient_ids})
     rows = [
         {
             "dedupe_key": dedupe_key(kind, fact.subject, recipient_id),
@@ -155,127 +72,31 @@ def _write_portable(kind: str, facts: list[Fact], *, now: datetime, next_attempt
             "review_id": fact.review_id,
             "facts": fact.facts,
             "created_at": now,
-            "next_attempt_at": next_attempt_at,
+            "next_attempt_at": now + delay,
             "email_status": statuses[recipient_id],
             "attempts": 0,
         }
         for fact in facts
         for recipient_id in fact.recipient_ids
     ]
-    statement = _insert_rows(db.session.get_bind().dialect.name)
+    table = Notification.__table__
+    statement = insert_skipping_duplicates(table, "dedupe_key").returning(table.c.id)
     ids: list[int] = []
     for start in range(0, len(rows), INSERT_CHUNK):
         ids.extend(db.session.scalars(statement, rows[start : start + INSERT_CHUNK]))
+    remember_new(ids)
     return ids
 
 
-@functools.cache
-def _insert_rows(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Notification.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
-
-
-def _write_postgres(kind: str, facts: list[Fact], *, now: datetime, next_attempt_at: datetime) -> list[int]:
-    """One round trip: the recipients go as parallel arrays (a handful of parameters however
-    many rows, so no chunking), joined to their preferences by :func:`notify_from_select`."""
-    pairs = [(fact, recipient_id) for fact in facts for recipient_id in fact.recipient_ids]
-    # The JSON text the ORM would write for the dict (psycopg's default json.dumps), per fact.
-    facts_json = {id(fact): json.dumps(fact.facts) for fact in facts}
-    return list(
-        db.session.scalars(
-            _insert_select(kind),
-            {
-                "subjects": [str(fact.subject) for fact, _ in pairs],
-                "recipient_ids": [recipient_id for _, recipient_id in pairs],
-                "review_ids": [fact.review_id for fact, _ in pairs],
-                "facts": [facts_json[id(fact)] for fact, _ in pairs],
-                "now": now,
-                "next_attempt_at": next_attempt_at,
-            },
-        )
-    )
-
-
-@functools.cache
-def _insert_select(kind: str) -> Insert:
-    """``INSERT ... SELECT ... FROM unnest(:subjects, :recipient_ids, :review_ids, :facts) WITH
-    ORDINALITY ... ORDER BY position ON CONFLICT DO NOTHING RETURNING id``, once per kind."""
-    recipients = (
-        func.unnest(
-            bindparam("subjects", type_=postgresql.ARRAY(Text)),
-            bindparam("recipient_ids", type_=postgresql.ARRAY(Integer)),
-            bindparam("review_ids", type_=postgresql.ARRAY(Integer)),
-            bindparam("facts", type_=postgresql.ARRAY(Text)),
-        )
-        .table_valued(
-            column("subject", Text),
-            column("recipient_id", Integer),
-            column("review_id", Integer),
-            column("facts", Text),
-            with_ordinality="position",
-        )
-        .render_derived(name="recipients")
-    )
-    c = recipients.c
-    rows = select(c.subject, c.recipient_id, c.review_id, cast(c.facts, JSON).label("facts"), c.position).subquery(
-        "rows"
-    )
-    return notify_from_select(
-        kind,
-        rows,
-        order_by=[rows.c.position],
-        now=bindparam("now", type_=Notification.created_at.type),
-        next_attempt_at=bindparam("next_attempt_at", type_=Notification.next_attempt_at.type),
-    ).execution_options(dml_strategy="raw")  # the parameters fill the SELECT: not an ORM bulk INSERT
-
-
-def notify_from_select(
-    kind: str,
-    rows: FromClause,
-    *,
-    order_by: list[ColumnElement],
-    now: datetime | ColumnElement[datetime],
-    delay: timedelta = timedelta(0),
-    next_attempt_at: ColumnElement[datetime] | None = None,
-) -> Insert:
-    """:func:`notify_many` as one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id``
-    (PostgreSQL), for a statement that finds its facts and recipients in SQL. ``rows`` has the
-    columns ``subject``, ``review_id``, ``recipient_id`` and ``facts`` (JSON); rows are written
-    in ``order_by`` order. ``now`` (and ``next_attempt_at``, which defaults to ``now + delay``) may
-    be bound parameters, so that a statement built once serves every call. The caller executes
-    it (or embeds it as a CTE) and must hand the returned ids to :func:`remember_new`, as
-    :func:`notify_many` does, for after-commit dispatch."""
-    c = rows.c
-    if not isinstance(now, ColumnElement):
-        now = literal(now, Notification.created_at.type)
-    if next_attempt_at is None:
-        next_attempt_at = now + delay if delay else now
-    source = select(
-        dedupe_key_sql(kind, c.subject, c.recipient_id),
-        literal(kind, String),
-        c.recipient_id,
-        c.review_id,
-        c.facts,
-        now,
-        next_attempt_at,
-        email_status_sql(kind, c.recipient_id),
-        literal(0),
-    ).order_by(*order_by)
-    return (
-        postgresql.insert(Notification)
-        .from_select(
-            ["dedupe_key", "kind", "recipient_id", "review_id", "facts", "created_at", "next_attempt_at",
-             "email_status", "attempts"],
-            source,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(Notification.id)
-    )
+def _email_statuses(kind: str, recipient_ids: set[int]) -> dict[int, EmailStatus]:
+    topic = topic_of(kind)
+    if topic is None:  # account mail cannot be turned off
+        return {user_id: EmailStatus.PENDING for user_id in recipient_ids}
+    return {user_id: _STATUS_FOR[choice] for user_id, choice in preferences.deliveries_for(topic, recipient_ids).items()}
 
 
 def remember_new(ids: list[int]) -> None:
-    """Hand the ids of rows really inserted to the after-commit dispatch."""
+    """Hand the ids of rows really written to the after-commit dispatch."""
     if ids:
         db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
 
@@ -290,13 +111,14 @@ def notify(
     delay: timedelta = timedelta(0),
     extra_facts: dict[str, object] | None = None,
 ) -> list[int]:
-    """Queue one notification of ``kind`` per recipient about one fact; returns the new ids."""
+    """One notification of ``kind`` per recipient about one fact (``fact``, else the review's
+    id, names it in the dedupe key); returns the ids written."""
     subject = fact if fact is not None else (review.id if review is not None else "")
+    facts = review_facts(review.stars, review.publish_at) if review is not None else {}
     return notify_many(
         kind,
         [Fact(subject=subject, recipient_ids=tuple(r if isinstance(r, int) else r.id for r in recipients),
-              review_id=review.id if review is not None else None,
-              facts={**review_facts(review), **(extra_facts or {})})],
+              review_id=review.id if review is not None else None, facts={**facts, **(extra_facts or {})})],
         now=now,
         delay=delay,
     )
@@ -337,7 +159,8 @@ def notify_gathered(
 
 
 def _count_one_more(notification: Notification) -> bool:
-    """Compare-and-set on the lease, so a row a worker just claimed is left alone."""
+    """A compare-and-set on the lease, so a row a worker just claimed is left alone (and a fresh
+    notice is written instead)."""
     result = db.session.execute(
         update(Notification)
         .where(Notification.id == notification.id, Notification.lease_until.is_(None))

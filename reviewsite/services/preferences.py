@@ -5,15 +5,14 @@ Account mail (confirmation, password reset) has no topic and cannot be turned of
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, String, bindparam, func, select, type_coerce
+from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Delivery, NotificationPreference, User
-from reviewsite.notifications.catalogue import TOPICS
+from reviewsite.services.notification_kinds import TOPICS
 from reviewsite.services.errors import Invalid
 
 # What a person gets for a topic they never chose about: the email, at once.
@@ -32,31 +31,16 @@ def choices_of(user: User) -> dict[str, Delivery]:
 
 
 def deliveries_for(topic: str, user_ids: Iterable[int]) -> dict[int, Delivery]:
-    """Each recipient's choice for ``topic`` in one query; missing means email."""
-    ids = list(user_ids)
-    chosen = dict(db.session.execute(_chosen_query(), {"topic": topic, "user_ids": ids}).all()) if ids else {}
+    """Each recipient's choice for ``topic`` in one query; no choice means email."""
+    ids = sorted(set(user_ids))
+    chosen = dict(
+        db.session.execute(
+            select(NotificationPreference.user_id, NotificationPreference.delivery).where(
+                NotificationPreference.topic == topic, NotificationPreference.user_id.in_(ids)
+            )
+        ).all()
+    ) if ids else {}
     return {user_id: chosen.get(user_id, DEFAULT_DELIVERY) for user_id in ids}
-
-
-@functools.cache
-def _chosen_query() -> Select:
-    """Built once (every notification asks), with the topic and the ids as parameters."""
-    return select(NotificationPreference.user_id, NotificationPreference.delivery).where(
-        NotificationPreference.topic == bindparam("topic", type_=String),
-        NotificationPreference.user_id.in_(bindparam("user_ids", expanding=True)),
-    )
-
-
-def delivery_sql(topic: str, user_id: ColumnElement[int]) -> ColumnElement[str]:
-    """:func:`deliveries_for` as a SQL expression, for statements that write notifications in
-    bulk: the recipient's stored choice for ``topic`` (one row at most, by the unique constraint),
-    else :data:`DEFAULT_DELIVERY`. Evaluates to the stored string value of a :class:`Delivery`."""
-    chosen = (
-        select(type_coerce(NotificationPreference.delivery, String))  # the stored VARCHAR, no Enum
-        .where(NotificationPreference.user_id == user_id, NotificationPreference.topic == topic)
-        .scalar_subquery()
-    )
-    return func.coalesce(chosen, DEFAULT_DELIVERY.value)
 
 
 def choose(user_id: int, topic: str, delivery: Delivery, *, now: datetime) -> None:

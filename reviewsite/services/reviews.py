@@ -1,136 +1,26 @@
-"""The review lifecycle: submit, talk, revise, extend, withdraw, release, publish, remove.
+"""A review from submission on: submit, revise, extend the window, respond, withdraw, remove.
 
 Rules enforced here (DESIGN.md): a low-star review is held for the make-it-right window; only the
-reviewer extends, within a total cap; nobody can delay or suppress publication, and the business
-can only release early; the system publishes at ``publish_at`` and never before.
+reviewer extends it, within a total cap; the business can answer but never edit, hide, delay or
+remove a review (invariant 4). How a held review becomes public is ``publication.py``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import String, bindparam, exists, insert, literal, select, update
-from sqlalchemy.dialects import postgresql
-
-from reviewsite.extensions import db
-from reviewsite.models import Business, Membership, Review, ReviewEvent, ReviewStatus, Side, User
-from reviewsite.services import access, listings, reminders, sweep_postgres
-from reviewsite.services.due import publish_due_statement
-from reviewsite.services.errors import Conflict, Invalid, NotAllowed
-from reviewsite.services.lifecycle import Action, compare_and_set, record, require
-from reviewsite.services.outbox import Fact, notify, notify_many, remember_new, review_facts_of
-from reviewsite.services.persistence import as_persistent, insert_unique
-from reviewsite.services.settings import window_policy
+from reviewsite.models import Business, Review, ReviewStatus, Side, User
+from reviewsite.services import access, listings, members, publication, reminders, validation
+from reviewsite.services.errors import Invalid, NotAllowed
+from reviewsite.services.lifecycle import Action, audit, compare_and_set, require
+from reviewsite.services.outbox import notify
+from reviewsite.services.persistence import insert_unique
+from reviewsite.services.window import window_policy
 
 TITLE_MAX = 120
 BODY_MAX = 5000
 RESPONSE_MAX = 3000
-
-
-# Statements on the busiest paths are built once, on the tables: building an ORM statement
-# costs more CPU than running it. Parameters are bound at execution.
-_memberships = Membership.__table__
-_MEMBER_IDS = (
-    select(_memberships.c.user_id)
-    .where(_memberships.c.business_id == bindparam("business_id"))
-    .order_by(_memberships.c.id)
-)
-_businesses = Business.__table__
-_ADJUST_RATING = (
-    update(_businesses)
-    .where(_businesses.c.id == bindparam("business_id"))
-    .values(
-        rating_count=_businesses.c.rating_count + bindparam("count"),
-        rating_sum=_businesses.c.rating_sum + bindparam("stars"),
-        listing_version=_businesses.c.listing_version + 1,
-    )
-)
-_events = ReviewEvent.__table__
-_RECORD_EVENT = insert(_events)
-_reviews = Review.__table__
-# A submission writes these columns; those with model defaults are given too, so that a row
-# written by either path below is the same and the returned object has nothing expired.
-_SUBMITTED_COLUMNS = ("business_id", "author_id", "stars", "title", "body", "status", "created_at", "held_at",
-                      "publish_at", "reminder_due_at", "published_at", "extended_seconds", "reminders_sent")
-# Bind names unlike any column name: the UPDATE below would take "created_at" as its own.
-_new = {name: bindparam(f"new_{name}", type_=_reviews.c[name].type) for name in _SUBMITTED_COLUMNS}
-_submitted = (
-    postgresql.insert(_reviews)
-    .from_select(
-        list(_SUBMITTED_COLUMNS),
-        # The member rule in the same statement: a member's review is not inserted.
-        select(*_new.values()).where(
-            ~exists().where(_memberships.c.business_id == _new["business_id"],
-                            _memberships.c.user_id == _new["author_id"])
-        ),
-    )
-    .on_conflict_do_nothing(index_elements=["business_id", "author_id"])
-    .returning(_reviews.c.id, _reviews.c.business_id, _reviews.c.stars)
-    .cte("submitted")
-)
-# PostgreSQL: the member rule, the review, its stars in the aggregate and its audit event in one
-# statement (one round trip). The other parts read the insert's RETURNING, so a refused review
-# (a member's, or a second one) writes nothing.
-_SUBMIT_POSTGRES = (
-    update(_businesses)
-    .where(_businesses.c.id == _submitted.c.business_id)  # UPDATE business ... FROM submitted
-    .values(
-        rating_count=_businesses.c.rating_count + 1,
-        rating_sum=_businesses.c.rating_sum + _submitted.c.stars,
-        listing_version=_businesses.c.listing_version + 1,
-    )
-    .returning(_submitted.c.id)
-    .add_cte(
-        insert(_events)
-        .from_select(
-            ["review_id", "actor_id", "action", "to_status", "details", "at"],
-            select(
-                _submitted.c.id,
-                bindparam("new_author_id", type_=_events.c.actor_id.type),
-                literal("submitted", String),
-                bindparam("event_to_status", type_=_events.c.to_status.type),
-                bindparam("event_details", type_=_events.c.details.type),
-                bindparam("new_created_at", type_=_events.c.at.type),
-            ),
-        )
-        .cte("recorded")
-    )
-)
 ALREADY_REVIEWED = "You have already reviewed this business."
-
-
-def member_ids(business_id: int) -> list[int]:
-    """The business's members, oldest membership first."""
-    return list(db.session.scalars(_MEMBER_IDS, {"business_id": business_id}))
-
-
-def check_text(value: str, field: str, maximum: int) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise Invalid(f"The {field} cannot be empty.")
-    if len(value) > maximum:
-        raise Invalid(f"The {field} can be at most {maximum} characters.")
-    return value
-
-
-def _check_stars(stars: int) -> int:
-    if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
-        raise Invalid("Stars must be a whole number from 1 to 5.")
-    return stars
-
-
-def _adjust_rating(business_id: int, count: int, stars: int) -> None:
-    """Keep the business's aggregate in step, in the same transaction; its page changes too.
-    (A loaded Business object is not refreshed, as before: read the aggregate from the row.)"""
-    db.session.execute(_ADJUST_RATING, {"business_id": business_id, "count": count, "stars": stars})
-
-
-def require_side(user: User, review: Review, *allowed: Side) -> Side:
-    side = access.side_of(user, review)
-    if side not in allowed:
-        raise NotAllowed("You cannot do that with this review.")
-    return side
 
 
 def submit_review(
@@ -138,192 +28,55 @@ def submit_review(
 ) -> Review:
     """Low stars go to the business first (held until ``publish_at``); high stars publish at once.
 
-    Few round trips, since this is the busiest write: the one-review-per-business rule is an
-    ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (no savepoint), which on PostgreSQL also
-    checks the member rule, counts the stars and writes the audit event, all in one statement.
-    Refused input and refused authors write nothing."""
+    One review per author and business, guaranteed by the database: a second one (two tabs, a
+    double click) writes nothing and is refused. A member of the business cannot review it."""
     if not author.is_confirmed:
         raise NotAllowed("Confirm your email address before writing a review.")
-    stars = _check_stars(stars)
-    title = check_text(title, "title", TITLE_MAX)
-    body = check_text(body, "review", BODY_MAX)
+    stars = validation.stars(stars)
+    title = validation.text(title, "title", TITLE_MAX)
+    body = validation.text(body, "review", BODY_MAX)
+    if members.is_member(author.id, business.id):
+        raise NotAllowed("You cannot review a business you belong to.")
     policy = window_policy()
     held = policy.holds(stars)
-    review = _write_submission({
-        "business_id": business.id,
-        "author_id": author.id,
-        "stars": stars,
-        "title": title,
-        "body": body,
-        "status": ReviewStatus.HELD if held else ReviewStatus.PUBLISHED,
-        "created_at": now,
-        "held_at": now if held else None,
-        "publish_at": now + policy.window if held else None,
-        "reminder_due_at": reminders.first_reminder_at(now, policy.window) if held else None,
-        "published_at": None if held else now,
-        "extended_seconds": 0,
-        "reminders_sent": 0,
-    })
+    review = insert_unique(
+        Review,
+        {
+            "business_id": business.id,
+            "author_id": author.id,
+            "stars": stars,
+            "title": title,
+            "body": body,
+            "status": ReviewStatus.HELD if held else ReviewStatus.PUBLISHED,
+            "created_at": now,
+            "held_at": now if held else None,
+            "publish_at": now + policy.window if held else None,
+            "reminder_due_at": policy.first_reminder_at(now) if held else None,
+            "published_at": None if held else now,
+            "extended_seconds": 0,
+            "reminders_sent": 0,
+        },
+        unique=("business_id", "author_id"),
+        conflict_message=ALREADY_REVIEWED,
+    )
+    listings.adjust_rating(business.id, count=1, stars=stars)
+    audit(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars)
     if held:
-        notify("review_held", member_ids(business.id), now=now, review=review)
+        notify("review_held", members.member_ids(business.id), now=now, review=review)
     return review
-
-
-def _write_submission(values: dict[str, Any]) -> Review:
-    """Insert the review unless its author belongs to the business or already has a review of
-    it, add its stars to the aggregate and write the "submitted" event: one statement on
-    PostgreSQL, four elsewhere. A refusal writes nothing and says which rule refused."""
-    business_id, author_id = values["business_id"], values["author_id"]
-    to_status, details = values["status"].value, {"stars": values["stars"]}
-    if db.session.get_bind().dialect.name == "postgresql":
-        review_id = db.session.scalar(_SUBMIT_POSTGRES, {
-            **{f"new_{name}": values[name] for name in _SUBMITTED_COLUMNS},
-            "event_to_status": to_status, "event_details": details,
-        })
-        if review_id is None:  # refused: say why (rare, so one more query is fine)
-            _refuse_member(author_id, business_id)
-            raise Conflict(ALREADY_REVIEWED)
-        return as_persistent(Review, values, id=review_id)
-    _refuse_member(author_id, business_id)
-    review = insert_unique(Review, values, unique=("business_id", "author_id"), conflict_message=ALREADY_REVIEWED)
-    _adjust_rating(business_id, 1, review.stars)
-    db.session.execute(_RECORD_EVENT, {"review_id": review.id, "actor_id": author_id, "action": "submitted",
-                                       "from_status": None, "to_status": to_status, "details": details,
-                                       "at": review.created_at})
-    return review
-
-
-def _refuse_member(author_id: int, business_id: int) -> None:
-    if author_id in member_ids(business_id):
-        raise NotAllowed("You cannot review a business you belong to.")
-
-
-def publish(review: Review, *, now: datetime, released_by: Side, actor: User | None = None) -> None:
-    """Held to published. The system may only do it once ``publish_at`` has come (invariant 2)."""
-    conditions = []
-    if released_by is Side.SYSTEM:
-        conditions.append(Review.publish_at <= now)
-    compare_and_set(
-        review,
-        Action.PUBLISH_DUE if released_by is Side.SYSTEM else Action.RELEASE,
-        *conditions,
-        status=ReviewStatus.PUBLISHED,
-        published_at=now,
-        released_by=released_by,
-        reminder_due_at=None,
-    )
-    record(
-        review,
-        "published",
-        actor_id=actor.id if actor else None,
-        now=now,
-        from_status=ReviewStatus.HELD,
-        to_status=ReviewStatus.PUBLISHED,
-        released_by=released_by.value,
-    )
-    listings.changed([review.business_id])
-    notify("review_published", [review.author_id, *member_ids(review.business_id)], now=now, review=review)
-
-
-def release_now(review: Review, actor: User, *, now: datetime) -> None:
-    """Either party may end the window early; it is the only way to shorten it."""
-    side = require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
-    publish(review, now=now, released_by=side, actor=actor)
-
-
-def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
-    """The sweep: publish a batch of held reviews whose time has come, oldest first; returns
-    their ids in ``publish_at`` order.
-
-    Set-based, so a backlog costs a few statements per batch, not a few per review. The claim
-    takes ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several sweeps share a backlog instead of
-    fighting (SQLite's BEGIN IMMEDIATE serialises them), and the UPDATE's WHERE repeats the rules
-    of :func:`publish`: still held, and ``publish_at`` has come (invariant 2). On PostgreSQL the
-    whole batch (claim, publish, audit events, notifications) is one statement
-    (:mod:`reviewsite.services.sweep_postgres`); elsewhere :func:`_publish_due_portable`.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        batch = sweep_postgres.publish_batch(now=now, limit=limit)
-        listings.changed(batch.business_ids)
-        remember_new(batch.notification_ids)
-        published_ids = batch.published_ids
-    else:
-        published_ids = _publish_due_portable(now=now, limit=limit)
-    # The rows changed behind the ORM's back: objects already loaded must read them again.
-    if published_ids:
-        ids = set(published_ids)
-        for review in list(db.session.identity_map.values()):
-            if isinstance(review, Review) and review.id in ids:
-                db.session.expire(review)
-    return published_ids
-
-
-def _publish_due_portable(*, now: datetime, limit: int) -> list[int]:
-    """The sweep's batch in a few portable statements: one UPDATE claims and publishes it, one
-    INSERT writes the audit events, one (per chunk) the notifications, built in Python."""
-    published = db.session.execute(
-        publish_due_statement(now, limit).execution_options(synchronize_session=False)
-    ).all()
-    if not published:
-        return []
-    published = sorted(published, key=lambda row: (row.publish_at, row.id))
-    db.session.execute(
-        insert(ReviewEvent),
-        [
-            {"review_id": row.id, "actor_id": None, "action": "published", "from_status": "held",
-             "to_status": "published", "details": dict(sweep_postgres.EVENT_DETAILS), "at": now}
-            for row in published
-        ],
-    )
-    listings.changed(row.business_id for row in published)
-    members = members_by_business({row.business_id for row in published})
-    notify_many(
-        "review_published",
-        [
-            Fact(subject=row.id, review_id=row.id,
-                 recipient_ids=(row.author_id, *members.get(row.business_id, ())),
-                 facts=review_facts_of(row.stars, row.publish_at))
-            for row in published
-        ],
-        now=now,
-    )
-    return [row.id for row in published]
-
-
-def release_times_within(*, now: datetime, horizon: timedelta, limit: int) -> list[datetime]:
-    """When the next held reviews fall due, up to ``horizon`` ahead (read from the sweep's index)."""
-    return list(
-        db.session.scalars(
-            select(Review.publish_at)
-            .where(Review.status == ReviewStatus.HELD, Review.publish_at > now, Review.publish_at <= now + horizon)
-            .order_by(Review.publish_at)
-            .limit(limit)
-        )
-    )
-
-
-def members_by_business(business_ids: set[int]) -> dict[int, tuple[int, ...]]:
-    found: dict[int, list[int]] = {}
-    for business_id, user_id in db.session.execute(
-        select(Membership.business_id, Membership.user_id)
-        .where(Membership.business_id.in_(business_ids))
-        .order_by(Membership.id)
-    ):
-        found.setdefault(business_id, []).append(user_id)
-    return {business_id: tuple(users) for business_id, users in found.items()}
 
 
 def save_response(review: Review, actor: User, body: str, *, now: datetime) -> None:
     """The business's public response: a private draft while held, public once published.
     An empty body removes the response."""
-    require_side(actor, review, Side.BUSINESS)
+    access.require_side(actor, review, Side.BUSINESS)
     body = (body or "").strip()
     if len(body) > RESPONSE_MAX:
         raise Invalid(f"The response can be at most {RESPONSE_MAX} characters.")
     compare_and_set(
         review, Action.RESPOND, response_body=body or None, response_updated_at=now if body else None
     )
-    record(review, "response_saved" if body else "response_removed", actor_id=actor.id, now=now)
+    audit(review, "response_saved" if body else "response_removed", actor_id=actor.id, now=now)
     if review.status is ReviewStatus.PUBLISHED:
         listings.changed([review.business_id])
 
@@ -331,11 +84,11 @@ def save_response(review: Review, actor: User, body: str, *, now: datetime) -> N
 def revise(review: Review, actor: User, *, stars: int, title: str, body: str, now: datetime) -> None:
     """The reviewer changes the review. Raising stars above the low-star line ends the window at
     once; a published review keeps its history (original stars, "edited")."""
-    require_side(actor, review, Side.REVIEWER)
+    access.require_side(actor, review, Side.REVIEWER)
     require(review, Action.REVISE)
-    stars = _check_stars(stars)
-    title = check_text(title, "title", TITLE_MAX)
-    body = check_text(body, "review", BODY_MAX)
+    stars = validation.stars(stars)
+    title = validation.text(title, "title", TITLE_MAX)
+    body = validation.text(body, "review", BODY_MAX)
     old_stars, was_status = review.stars, review.status
     values: dict[str, object] = {"stars": stars, "title": title, "body": body}
     if stars != old_stars:
@@ -346,15 +99,15 @@ def revise(review: Review, actor: User, *, stars: int, title: str, body: str, no
         values["edited_at"] = now
     compare_and_set(review, Action.REVISE, Review.status == was_status, **values)
     if stars != old_stars:
-        _adjust_rating(review.business_id, 0, stars - old_stars)
+        listings.adjust_rating(review.business_id, count=0, stars=stars - old_stars)
     else:
         listings.changed([review.business_id])
-    event = record(review, "revised", actor_id=actor.id, now=now, stars_from=old_stars, stars_to=stars)
+    event = audit(review, "revised", actor_id=actor.id, now=now, stars_from=old_stars, stars_to=stars)
     # One notice per revision, even two in the same millisecond (two tabs, a retried POST).
-    notify("review_revised", member_ids(review.business_id), now=now, review=review,
+    notify("review_revised", members.member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.e{event.id}")
     if was_status is ReviewStatus.HELD and not window_policy().holds(stars):
-        publish(review, now=now, released_by=Side.REVIEWER, actor=actor)
+        publication.release_now(review, actor, now=now)
 
 
 def extension_left(review: Review) -> timedelta:
@@ -363,7 +116,7 @@ def extension_left(review: Review) -> timedelta:
 
 def extend_window(review: Review, actor: User, *, hours: int, now: datetime) -> None:
     """Only the reviewer may give the business more time, and only up to the configured cap."""
-    require_side(actor, review, Side.REVIEWER)
+    access.require_side(actor, review, Side.REVIEWER)
     require(review, Action.EXTEND)
     if hours <= 0:
         raise Invalid("Extend by at least one hour.")
@@ -380,35 +133,34 @@ def extend_window(review: Review, actor: User, *, hours: int, now: datetime) -> 
         Review.publish_at > now,
         publish_at=old_publish_at + extra,
         extended_seconds=review.extended_seconds + int(extra.total_seconds()),
-        reminder_due_at=reminders.next_reminder_after_extension(review, old_publish_at + extra),
+        reminder_due_at=reminders.next_after_extension(review, old_publish_at + extra),
     )
-    record(review, "extended", actor_id=actor.id, now=now, hours=hours)
+    audit(review, "extended", actor_id=actor.id, now=now, hours=hours)
     listings.changed([review.business_id])  # the placeholder shows the new release date
-    notify("window_extended", member_ids(review.business_id), now=now, review=review,
+    notify("window_extended", members.member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.{review.extended_seconds}")
 
 
 def withdraw(review: Review, actor: User, *, now: datetime) -> None:
     """The reviewer takes the review down; its stars leave the aggregate."""
-    require_side(actor, review, Side.REVIEWER)
+    access.require_side(actor, review, Side.REVIEWER)
     was_status, stars = review.status, review.stars
     compare_and_set(review, Action.WITHDRAW, Review.status == was_status,
                     status=ReviewStatus.WITHDRAWN, withdrawn_at=now, reminder_due_at=None)
-    _adjust_rating(review.business_id, -1, -stars)
-    record(review, "withdrawn", actor_id=actor.id, now=now, from_status=was_status,
-           to_status=ReviewStatus.WITHDRAWN)
-    notify("review_withdrawn", member_ids(review.business_id), now=now, review=review)
+    listings.adjust_rating(review.business_id, count=-1, stars=-stars)
+    audit(review, "withdrawn", actor_id=actor.id, now=now, from_status=was_status, to_status=ReviewStatus.WITHDRAWN)
+    notify("review_withdrawn", members.member_ids(review.business_id), now=now, review=review)
 
 
 def remove(review: Review, moderator: User, *, reason: str, now: datetime) -> None:
     """A moderator removes a review on rating-neutral grounds, always with a statement of reasons."""
     if not moderator.is_moderator:
         raise NotAllowed("Only a moderator can remove a review.")
-    reason = check_text(reason, "statement of reasons", 2000)
+    reason = validation.text(reason, "statement of reasons", 2000)
     was_status, stars = review.status, review.stars
     compare_and_set(review, Action.REMOVE, Review.status == was_status,
                     status=ReviewStatus.REMOVED, removed_at=now, removal_reason=reason, reminder_due_at=None)
-    _adjust_rating(review.business_id, -1, -stars)
-    record(review, "removed", actor_id=moderator.id, now=now, from_status=was_status,
-           to_status=ReviewStatus.REMOVED)
-    notify("review_removed", [review.author_id, *member_ids(review.business_id)], now=now, review=review)
+    listings.adjust_rating(review.business_id, count=-1, stars=-stars)
+    audit(review, "removed", actor_id=moderator.id, now=now, from_status=was_status, to_status=ReviewStatus.REMOVED)
+    notify("review_removed", [review.author_id, *members.member_ids(review.business_id)], now=now, review=review)
+

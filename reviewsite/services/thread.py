@@ -13,18 +13,18 @@ from sqlalchemy import update
 
 from reviewsite.extensions import db
 from reviewsite.models import RemedyKind, Review, Side, ThreadMessage, User
+from reviewsite.services import access, members, validation
 from reviewsite.services.errors import InvalidTransition, NotAllowed
-from reviewsite.services.lifecycle import Action, compare_and_set, record, require
+from reviewsite.services.lifecycle import Action, audit, compare_and_set, require
 from reviewsite.services.outbox import notify, notify_gathered
-from reviewsite.services.reviews import check_text, member_ids, require_side
 
 MESSAGE_MAX = 3000
 
 
 def _post(review: Review, actor: User, body: str, now: datetime, remedy: RemedyKind | None = None) -> ThreadMessage:
-    side = require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
+    side = access.require_side(actor, review, Side.REVIEWER, Side.BUSINESS)
     require(review, Action.REPLY)
-    body = check_text(body, "message", MESSAGE_MAX)
+    body = validation.text(body, "message", MESSAGE_MAX)
     message = ThreadMessage(review_id=review.id, author_id=actor.id, side=side, body=body,
                             created_at=now, remedy=remedy)
     db.session.add(message)
@@ -39,7 +39,7 @@ def _post(review: Review, actor: User, body: str, now: datetime, remedy: RemedyK
 def reply(review: Review, actor: User, body: str, *, now: datetime) -> ThreadMessage:
     """A message in the private thread; the other side hears of it, a burst as one email."""
     message = _post(review, actor, body, now)
-    others = [review.author_id] if message.side is Side.BUSINESS else member_ids(review.business_id)
+    others = [review.author_id] if message.side is Side.BUSINESS else members.member_ids(review.business_id)
     notify_gathered("thread_message", others, now=now, review=review, fact=f"{review.id}.{message.id}",
                     window=timedelta(seconds=current_app.config["MESSAGE_GATHER_SECONDS"]))
     return message
@@ -47,10 +47,10 @@ def reply(review: Review, actor: User, body: str, *, now: datetime) -> ThreadMes
 
 def offer_remedy(review: Review, actor: User, remedy: RemedyKind, note: str, *, now: datetime) -> ThreadMessage:
     """Only the business offers; the reviewer hears of an offer at once (no gathering)."""
-    if require_side(actor, review, Side.REVIEWER, Side.BUSINESS) is not Side.BUSINESS:
+    if access.require_side(actor, review, Side.REVIEWER, Side.BUSINESS) is not Side.BUSINESS:
         raise NotAllowed("Only the business can make an offer.")
     message = _post(review, actor, note, now, remedy=RemedyKind(remedy))
-    record(review, "remedy_offered", actor_id=actor.id, now=now, remedy=message.remedy.value)
+    audit(review, "remedy_offered", actor_id=actor.id, now=now, remedy=message.remedy.value)
     notify("remedy_offer", [review.author_id], now=now, review=review, fact=f"{review.id}.{message.id}",
            extra_facts={"remedy": message.remedy.value})
     return message
@@ -59,7 +59,7 @@ def offer_remedy(review: Review, actor: User, remedy: RemedyKind, note: str, *, 
 def accept_offer(message: ThreadMessage, actor: User, *, now: datetime) -> None:
     """The reviewer accepts an offer, once, while the review is still in its window."""
     review = message.review
-    require_side(actor, review, Side.REVIEWER)
+    access.require_side(actor, review, Side.REVIEWER)
     require(review, Action.REPLY)
     if message.remedy is None:
         raise InvalidTransition("That message is not an offer.")
@@ -72,6 +72,6 @@ def accept_offer(message: ThreadMessage, actor: User, *, now: datetime) -> None:
     if result.rowcount != 1:
         raise InvalidTransition("You have already accepted this offer.")
     db.session.expire(message)
-    record(review, "remedy_accepted", actor_id=actor.id, now=now, remedy=message.remedy.value)
-    notify("offer_accepted", member_ids(review.business_id), now=now, review=review,
+    audit(review, "remedy_accepted", actor_id=actor.id, now=now, remedy=message.remedy.value)
+    notify("offer_accepted", members.member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.{message.id}", extra_facts={"remedy": message.remedy.value})

@@ -214,7 +214,9 @@ def seed(world: World) -> None:
     from reviewsite.services import accounts, businesses
     from reviewsite.unit_of_work import unit_of_work
 
-    app = create_app({"DISPATCH_AFTER_COMMIT": False})
+    app = create_app()
+    # The seed's own notices are delivered by the outbox sweep; this process sends no messages.
+    app.extensions["celery"].conf.broker_url = "memory://"
     profile = world.profile
     with app.app_context():
         now = now_utc()

@@ -76,9 +76,9 @@ from reviewsite.models import (
     ThreadMessage,
     User,
 )
-from reviewsite.notifications import delivery, mailer
+from reviewsite.notifications import delivery, transport
 from reviewsite.notifications.rendering import message_id_for, render_email
-from reviewsite.services import reminders, reviews, thread
+from reviewsite.services import mail_queue, publication, reminders, reviews, thread
 from reviewsite.services.errors import DomainError
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
@@ -207,7 +207,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         # Reminders (services/reminders.py docstring): half-way through the window, then a day
         # before release (a third of the window before, for windows shorter than three days).
         self.last_lead = min(timedelta(hours=24), self.window / 3)
-        self.backoff_base: int = config.get("MAIL_BACKOFF_BASE_SECONDS", delivery.BACKOFF_BASE_SECONDS)
+        self.backoff_base: int = config["MAIL_BACKOFF_BASE_SECONDS"]
+        self.lease = timedelta(seconds=config["MAIL_LEASE_SECONDS"])
 
         self.members: dict[int, list[int]] = {}
         self.customers: list[int] = []
@@ -270,7 +271,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             + [m.lease_until for m in self.mails.values() if m.lease_until]
             + [m.next_attempt_at for m in self.mails.values() if not m.sent]
         )
-        self.clock.set(horizon + delivery.LEASE + timedelta(seconds=1))
+        self.clock.set(horizon + self.lease + timedelta(seconds=1))
         self._sweep()
         held = [r.id for r in self.reviews.values() if r.status is H]
         assert not held, f"still held after one sweep past every deadline: {held}"
@@ -392,7 +393,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _deliver(self, mail: ExpectedMail) -> None:
         now = self.clock.now()
         expected = "sent" if mail.claimable(now) else "skipped"
-        outcome = delivery.deliver(mail.id)
+        outcome = delivery.deliver_batch([mail.id])[mail.id]
         event(f"deliver: {outcome}")
         assert outcome == expected, f"deliver({mail.id}) at {now}: {outcome}, expected {expected} ({mail})"
         if outcome == "sent":
@@ -422,7 +423,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         now = self.clock.now()
         due = {r.id for r in self.reviews.values() if r.status is H and r.publish_at <= now}
         with unit_of_work():
-            published = reviews.publish_due(now=now)
+            published = publication.publish_due(now=now)
         assert set(published) == due and len(published) == len(due), (published, due)
         order = [self.reviews[i].publish_at for i in published]
         assert order == sorted(order), "the sweep must take the oldest first"
@@ -601,7 +602,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         members = self._members_of(expected)
         actor_id = members[member % len(members)] if business_side else expected.author_id
         legal = expected.status is H
-        self._call(legal, "release_now", lambda: reviews.release_now(
+        self._call(legal, "release_now", lambda: publication.release_now(
             self._review(expected.id), self._user(actor_id), now=now))
         if legal:
             self._publish(expected, Side.BUSINESS if business_side else Side.REVIEWER, now)
@@ -653,7 +654,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             elif action == "withdraw":
                 reviews.withdraw(target, actor, now=now)
             elif action == "release_now":
-                reviews.release_now(target, actor, now=now)
+                publication.release_now(target, actor, now=now)
             else:
                 reviews.remove(target, actor, reason="I do not like it", now=now)
 
@@ -728,7 +729,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._begin()
         expected = self._pick_mail(mail)
         self._deliver(expected)
-        assert delivery.deliver(expected.id) == "skipped"
+        assert delivery.deliver_batch([expected.id]) == {expected.id: "skipped"}
 
     @precondition(lambda self: self.dispatch_queue)
     @rule(reverse=st.booleans())
@@ -755,11 +756,11 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     def _claim(self, expected: ExpectedMail, now: datetime) -> bool:
         with unit_of_work():
-            claimed = delivery.claim([expected.id], now=now) == [expected.id]
+            claimed = mail_queue.claim([expected.id], now=now) == [expected.id]
         assert claimed == expected.claimable(now), (claimed, expected, now)
         if claimed:
             expected.attempts += 1
-            expected.lease_until = now + delivery.LEASE
+            expected.lease_until = now + self.lease
         return claimed
 
     @precondition(lambda self: self.mails)
@@ -782,8 +783,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert notification is not None
         message = render_email(notification)
         assert message["Message-ID"] == expected.message_id
-        with unit_of_work():
-            mailer.send(message)
+        with unit_of_work(), transport.opened() as mail:
+            mail.send(message)
         expected.crashes += 1
         self.crashes += 1
         event("crash after the SMTP server accepted a mail")
@@ -799,14 +800,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         if expected.attempts + 1 >= self.max_attempts:
             return
         claimable = expected.claimable(now)
-        with mock.patch.object(mailer.DevMailbox, "send", side_effect=ConnectionRefusedError("SMTP down")):
-            outcome = delivery.deliver(expected.id)
+        with mock.patch.object(transport.DevMailbox, "send", side_effect=ConnectionRefusedError("SMTP down")):
+            outcome = delivery.deliver_batch([expected.id])[expected.id]
         assert outcome == ("failed" if claimable else "skipped"), (outcome, expected)
         if claimable:
             expected.attempts += 1
             expected.lease_until = None
             delay = timedelta(seconds=self.backoff_base * 2 ** (expected.attempts - 1))
-            expected.next_attempt_at = now + min(delay, delivery.BACKOFF_MAX)
+            expected.next_attempt_at = now + min(delay, mail_queue.BACKOFF_MAX)
 
     # -- invariants -----------------------------------------------------------------------
 

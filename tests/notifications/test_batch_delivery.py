@@ -11,13 +11,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import event, select
 
 from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification
-from reviewsite.notifications import delivery, mailer
+from reviewsite.notifications import delivery, transport
 from reviewsite.notifications.rendering import OutgoingMail, message_id_for
-from reviewsite.services import reviews
+from reviewsite.services import mail_queue, reviews
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 from tests.smtp_sink import RecordingHandler, free_port, serving
@@ -64,8 +65,11 @@ def held_mails(members: int, clock, *, business_name: str = "Corner Cafe", prefi
 
 
 def lease_length() -> timedelta:
-    lease = getattr(delivery, "lease", None)  # MAIL_LEASE_SECONDS where it is configurable
-    return lease() if lease is not None else delivery.LEASE
+    return mail_queue.lease()
+
+
+def backoff_base() -> timedelta:
+    return timedelta(seconds=current_app.config["MAIL_BACKOFF_BASE_SECONDS"])
 
 
 def rows(ids: list[int]) -> list[Notification]:
@@ -109,13 +113,13 @@ def test_a_refused_mail_backs_off_alone(server, ctx, clock):
     for row in rows(ids):
         if row.id == refused.id:
             assert row.email_status is EmailStatus.PENDING and row.attempts == 1 and row.lease_until is None
-            assert row.next_attempt_at == clock.now() + timedelta(seconds=delivery.BACKOFF_BASE_SECONDS)
+            assert row.next_attempt_at == clock.now() + backoff_base()
             assert "451" in row.last_error
         else:
             assert row.email_status is EmailStatus.SENT and row.sent_at == clock.now() and row.lease_until is None
 
     server.handler.refuse = set()
-    clock.advance(seconds=delivery.BACKOFF_BASE_SECONDS)
+    clock.advance(backoff_base())
     assert delivery.deliver_pending() == {"sent": 1}
     assert len(server.mails) == 5
     assert len({m.message_id for m in server.mails}) == 5
@@ -125,13 +129,13 @@ def test_accepted_mail_is_recorded_before_half_the_lease_and_the_rest_given_back
         server, ctx, clock, monkeypatch):
     ids = held_mails(6, clock)
     recorded: list[list[int]] = []
-    mark_sent = delivery.mark_sent
+    mark_sent = mail_queue.mark_sent
 
     def spy(notification_ids, *, now):
         recorded.append(list(notification_ids))
         mark_sent(notification_ids, now=now)
 
-    monkeypatch.setattr(delivery, "mark_sent", spy)
+    monkeypatch.setattr(mail_queue, "mark_sent", spy)
     # Each mail takes a fifth of the lease: the third ends past half of it.
     server.handler.clock, server.handler.step = clock, lease_length() / 5
     outcomes = delivery.deliver_batch(ids)
@@ -157,7 +161,7 @@ def test_a_crash_between_acceptance_and_recording_sends_one_mail_once_more(serve
     """A worker killed after the server accepted its n-th mail, before recording it: the mails
     before it are recorded, that one goes once more (same Message-ID), the rest go once."""
     ids = held_mails(3, clock)
-    mark_sent = delivery.mark_sent
+    mark_sent = mail_queue.mark_sent
     calls = []
 
     def crash_on_nth(notification_ids, *, now):
@@ -166,7 +170,7 @@ def test_a_crash_between_acceptance_and_recording_sends_one_mail_once_more(serve
             raise Crash()
         mark_sent(notification_ids, now=now)
 
-    monkeypatch.setattr(delivery, "mark_sent", crash_on_nth)
+    monkeypatch.setattr(mail_queue, "mark_sent", crash_on_nth)
     with pytest.raises(Crash):
         delivery.deliver_batch(ids)
     monkeypatch.undo()
@@ -198,7 +202,7 @@ def test_a_batch_to_a_server_that_is_down_backs_off_every_row(app, ctx, clock):
         app.config.update(saved)
     for row in rows(ids):
         assert row.email_status is EmailStatus.PENDING and row.attempts == 1 and row.lease_until is None
-        assert row.next_attempt_at == clock.now() + timedelta(seconds=delivery.BACKOFF_BASE_SECONDS)
+        assert row.next_attempt_at == clock.now() + backoff_base()
 
 
 def test_the_mail_parses_back_to_what_was_rendered(server, ctx, clock):
@@ -235,7 +239,8 @@ def test_outgoing_mail_round_trips_through_a_real_smtp_server(server, ctx, text)
                  ("Subject", long_subject), ("Message-ID", "<n1.abc@reviewsite.test>"),
                  ("X-Long", "<http://reviewsite.test/" + "y" * 300 + ">")),
         text=text, html=f"<p>{text}</p>")
-    mailer.send(message)
+    with transport.opened() as mail:
+        mail.send(message)
     (mail,) = server.mails
     expected = text if text.endswith("\n") else text + "\n"
     # (The parser hands back the body's line ends as they went over the wire: CRLF.)
@@ -293,24 +298,3 @@ def test_a_header_with_a_line_break_is_refused_before_anything_is_written():
         text="x", html="x")
     with pytest.raises(ValueError, match="line break"):
         message.as_bytes()
-
-
-def test_handing_over_sends_smtp_sized_batches_and_a_broker_failure_leaves_the_rest(caplog, monkeypatch):
-    """What the first worker does with a commit's message of more than one batch: the other
-    batches go to its peers, 50 ids a message; if the broker fails midway, the rest stays for
-    the outbox sweep (logged, never raised: the worker still sends its own batch)."""
-    sent: list[list[int]] = []
-    delivery.hand_over(list(range(1, 131)), sent.append)
-    assert sent == [list(range(1, 51)), list(range(51, 101)), list(range(101, 131))]
-
-    def broker_fails_on_the_second(ids: list[int]) -> None:
-        if sent:
-            raise ConnectionError("broker gone")
-        sent.append(ids)
-
-    sent.clear()
-    # Alembic's logging setup (the migrations run first) disables loggers that already exist.
-    monkeypatch.setattr(delivery.log, "disabled", False)
-    delivery.hand_over(list(range(1, 131)), broker_fails_on_the_second)
-    assert sent == [list(range(1, 51))]
-    assert "could not hand over 80 notifications" in caplog.text

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification
 from reviewsite.notifications import delivery
-from reviewsite.services import reminders, reviews, thread
+from reviewsite.services import publication, reminders, reviews, thread
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 from tests.helpers import START
@@ -86,7 +86,7 @@ def test_every_event_mails_exactly_the_right_people(smtp, people, clock):
     # The window ends for the first review: both sides are told, with the review's link.
     clock.set(review.publish_at)
     with unit_of_work():
-        assert reviews.publish_due(now=clock.now()) == [review.id]
+        assert publication.publish_due(now=clock.now()) == [review.id]
     published = [(to, "The review of Corner Cafe is now public") for to in
                  ["owner@example.com", "reviewer@example.com", "staff@example.com"]]
     assert room.deliver() == published
@@ -125,14 +125,14 @@ def test_smtp_down_for_a_while_delays_mail_but_loses_and_doubles_none(smtp, peop
     assert room.deliver() == []
 
 
-def test_backoff_waits_before_trying_again(smtp, people, clock):
+def test_backoff_waits_before_trying_again(app, smtp, people, clock):
     shop, _, _, reviewer, _ = people
     smtp.handler.refusing = True
     with unit_of_work():
         reviews.submit_review(reviewer, shop, stars=2, title="Cold", body="Soup", now=clock.now())
     delivery.deliver_pending()
     assert smtp.handler.refused == 2
-    clock.advance(seconds=delivery.BACKOFF_BASE_SECONDS - 1)
+    clock.advance(seconds=app.config["MAIL_BACKOFF_BASE_SECONDS"] - 1)
     delivery.deliver_pending()
     assert smtp.handler.refused == 2, "retried before its backoff"
     clock.advance(seconds=1)

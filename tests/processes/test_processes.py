@@ -20,9 +20,9 @@ from flask import Flask
 from reviewsite.clock import now_utc
 from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification, Review, ReviewStatus, User
-from reviewsite.notifications import DELIVER_BATCH_TASK
+from reviewsite.task_names import DELIVER_NOTIFICATIONS as DELIVER_BATCH_TASK
 from reviewsite.notifications.rendering import message_id_for
-from reviewsite.services import accounts, businesses, reviews
+from reviewsite.services import accounts, businesses, publication, reviews
 from reviewsite.unit_of_work import unit_of_work
 from tests.processes.conftest import (
     SITE_URL,
@@ -350,7 +350,7 @@ def test_one_commits_many_notices_go_in_one_message_and_arrive_once_each(
             ]
         with unit_of_work():
             owner = db.session.get(User, scene.owner_id)
-            reviews.release_now(db.session.get(Review, scene.review_id), owner, now=now_utc())
+            publication.release_now(db.session.get(Review, scene.review_id), owner, now=now_utc())
         people = {scene.reviewer_email, scene.owner_email, *members}
 
         wait_for(lambda: len(smtp.mails_with(PUBLISHED_SUBJECT)) >= len(people), timeout=MAIL_TIMEOUT,

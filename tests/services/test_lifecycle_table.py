@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Review, ReviewEvent, ReviewStatus
-from reviewsite.services import reviews, thread
+from reviewsite.services import publication, reviews, thread
 from reviewsite.services.errors import InvalidTransition
 from tests.factories import MembershipFactory, ReviewFactory, UserFactory
 from tests.helpers import START
@@ -51,13 +51,15 @@ def make_review_in(state: ReviewStatus):
 def perform(action: str, review: Review, owner, moderator, clock) -> None:
     author = review.author
     if action == "publish_due":
-        # The sweep's own step, called directly on this review once its time has come.
+        # The sweep, once this review's time has come: it publishes only what the table allows,
+        # and leaves anything else alone without a word (it reports what it did publish).
         clock.set(review.publish_at + timedelta(seconds=1) if review.publish_at else START + timedelta(days=4))
-        reviews.publish(review, now=clock.now(), released_by=reviews.Side.SYSTEM)
+        if publication.publish_due(now=clock.now()) != [review.id]:
+            raise InvalidTransition("the sweep left it alone")
     elif action == "release_by_reviewer":
-        reviews.release_now(review, author, now=clock.now())
+        publication.release_now(review, author, now=clock.now())
     elif action == "release_by_business":
-        reviews.release_now(review, owner, now=clock.now())
+        publication.release_now(review, owner, now=clock.now())
     elif action == "reply":
         thread.reply(review, author, "Can we talk?", now=clock.now())
     elif action == "respond":

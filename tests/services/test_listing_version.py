@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from reviewsite.extensions import db
-from reviewsite.services import reviews, thread
+from reviewsite.services import publication, reviews, thread
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 
 
@@ -41,8 +41,8 @@ def test_submitting_a_review_changes_the_page(shop, clock):
 
 CHANGES = {
     "published by the sweep": lambda r, author, owner, clock: (
-        clock.advance(timedelta(hours=73)), reviews.publish_due(now=clock.now())),
-    "released by the business": lambda r, author, owner, clock: reviews.release_now(r, owner, now=clock.now()),
+        clock.advance(timedelta(hours=73)), publication.publish_due(now=clock.now())),
+    "released by the business": lambda r, author, owner, clock: publication.release_now(r, owner, now=clock.now()),
     "revised, same stars": lambda r, author, owner, clock: reviews.revise(
         r, author, stars=r.stars, title="Still cold", body="Soup", now=clock.now()),
     "revised, new stars": lambda r, author, owner, clock: reviews.revise(
@@ -64,7 +64,7 @@ def test_a_held_review_that_changes_changes_the_page(shop, clock, change):
 def test_a_response_on_a_published_review_changes_the_page(shop, clock):
     business, owner = shop
     review, _ = held(business, clock)
-    reviews.release_now(review, owner, now=clock.now())
+    publication.release_now(review, owner, now=clock.now())
     before = version(business)
     reviews.save_response(review, owner, "We are sorry; fixed.", now=clock.now())
     assert version(business) > before

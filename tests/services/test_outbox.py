@@ -24,7 +24,7 @@ def test_a_fact_produces_at_most_one_row_per_recipient(ctx, clock):
 
 
 def test_a_notice_keeps_the_facts_of_its_moment(ctx, clock):
-    from reviewsite.notifications.catalogue import summary_for
+    from reviewsite.services.notification_kinds import summary_for
     from reviewsite.services import reviews
     from tests.factories import BusinessFactory, MembershipFactory
 
@@ -37,8 +37,7 @@ def test_a_notice_keeps_the_facts_of_its_moment(ctx, clock):
     assert summary_for(held) == "A 2-star review of Corner Cafe is in its make-it-right window"
 
 
-# What notify_many writes, held to the same rows on both backends and on both of its paths (the
-# one-statement INSERT ... SELECT on PostgreSQL, the preference query and INSERT elsewhere).
+# What notify_many writes, held to the same rows on both backends.
 
 
 def written() -> list[tuple]:
@@ -114,28 +113,24 @@ def test_many_facts_in_fact_then_recipient_order_across_chunks(people, clock, mo
     assert notify_many("review_held", [Fact(subject=1, recipient_ids=())], now=clock.now()) == []
 
 
-@pytest.mark.postgresql_only
-def test_both_paths_write_the_same_rows(people, clock):
-    """PostgreSQL's one statement against the portable path, on the same data."""
-    assert db.session.get_bind().dialect.name == "postgresql"
+def test_facts_preferences_and_delay_are_written_as_given(people, clock):
     review = ReviewFactory(stars=3, publish_at=START + timedelta(days=1))
     facts = [
         Fact(subject=review.id, review_id=review.id, recipient_ids=tuple(p.id for p in people),
-             facts=outbox.review_facts(review)),
+             facts=outbox.review_facts(review.stars, review.publish_at)),
         Fact(subject="", recipient_ids=(people[1].id, people[3].id), facts={"ünïcode": "é", "list": [1, 2.5]}),
     ]
-    results = {}
-    for write in (outbox._write_portable, outbox._write_postgres):
-        savepoint = db.session.begin_nested()
-        ids = write("review_held", facts, now=clock.now(), next_attempt_at=clock.now() + timedelta(minutes=1))
-        again = write("review_held", facts, now=clock.now(), next_attempt_at=clock.now())
-        results[write.__name__] = (written(), len(ids), again)
-        savepoint.rollback()
-    assert results["_write_postgres"] == results["_write_portable"]
-    rows, count, again = results["_write_postgres"]
-    assert count == 6 and len(rows) == 6 and again == []
+    ids = notify_many("review_held", facts, now=clock.now(), delay=timedelta(minutes=1))
+    assert notify_many("review_held", facts, now=clock.now()) == []
+    rows = written()
+    assert len(ids) == len(rows) == 6
     assert [row[7] for row in rows] == [EmailStatus.PENDING, EmailStatus.DIGEST, EmailStatus.SITE_ONLY,
                                         EmailStatus.PENDING, EmailStatus.DIGEST, EmailStatus.PENDING]
+    assert [json.loads(row[4]) for row in rows] == (
+        [{"stars": 3, "publish_at": (START + timedelta(days=1)).isoformat()}] * 4
+        + [{"ünïcode": "é", "list": [1, 2.5]}] * 2)
+    assert {row[6] for row in rows} == {clock.now() + timedelta(minutes=1)}
+    assert db.session.info[PENDING_IDS_KEY] == ids
 
 
 def test_a_choice_not_yet_flushed_counts(ctx, clock):

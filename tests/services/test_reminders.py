@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Notification
-from reviewsite.services import reminders, reviews, thread
+from reviewsite.services import publication, reminders, reviews, thread
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 from tests.helpers import START
 
@@ -59,11 +59,11 @@ def test_a_reviewer_message_does_not_stop_reminders(held, clock):
 def test_no_reminder_after_the_review_left_the_window(held, clock, leave):
     if leave == "publish":
         clock.set(held.publish_at)
-        reviews.publish_due(now=clock.now())
+        publication.publish_due(now=clock.now())
     elif leave == "withdraw":
         reviews.withdraw(held, held.author, now=clock.now())
     else:
-        reviews.release_now(held, held.author, now=clock.now())
+        publication.release_now(held, held.author, now=clock.now())
     assert sweep_at(clock, START + timedelta(days=30)) == []
     assert reminder_facts() == []
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Notification, Review, ReviewEvent, ReviewStatus, Side
-from reviewsite.services import reviews, thread
+from reviewsite.services import publication, reviews, thread
 from reviewsite.services.errors import Conflict, Invalid, InvalidTransition, NotAllowed
 from reviewsite.services.persistence import insert_unique
 from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
@@ -89,34 +89,28 @@ def test_sweep_publishes_nothing_before_publish_at_and_everything_after(shop, cl
     business, owner, _ = shop
     review = submit(business, UserFactory(), 2, clock)
     clock.set(review.publish_at - timedelta(seconds=1))
-    assert reviews.publish_due(now=clock.now()) == []
+    assert publication.publish_due(now=clock.now()) == []
     assert review.status is ReviewStatus.HELD
 
     clock.set(review.publish_at)
-    assert reviews.publish_due(now=clock.now()) == [review.id]
+    assert publication.publish_due(now=clock.now()) == [review.id]
     db.session.expire(review)
     assert (review.status, review.released_by, review.published_at) == (
         ReviewStatus.PUBLISHED, Side.SYSTEM, review.publish_at)
     assert {n.recipient_id for n in notifications("review_published")} == {review.author_id, *(
         m.user_id for m in business.memberships)}
-    assert reviews.publish_due(now=clock.now()) == []
+    assert publication.publish_due(now=clock.now()) == []
 
 
-def test_system_publication_before_publish_at_is_an_error(shop, clock):
+def test_a_review_released_by_hand_is_not_published_again_by_the_sweep(shop, clock):
     business, _, _ = shop
     review = submit(business, UserFactory(), 2, clock)
-    with pytest.raises(InvalidTransition):
-        reviews.publish(review, now=clock.now(), released_by=Side.SYSTEM)
-    assert review.status is ReviewStatus.HELD
-
-
-def test_publishing_twice_is_refused_even_with_a_stale_object(shop, clock):
-    business, _, _ = shop
-    review = submit(business, UserFactory(), 2, clock)
+    stale = db.session.get(Review, review.id)
+    publication.release_now(review, review.author, now=clock.now())
     clock.advance(hours=73)
-    reviews.publish(review, now=clock.now(), released_by=Side.SYSTEM)
+    assert publication.publish_due(now=clock.now()) == []
     with pytest.raises(InvalidTransition):
-        reviews.publish(review, now=clock.now(), released_by=Side.SYSTEM)
+        publication.release_now(stale, review.author, now=clock.now())
     assert len(notifications("review_published")) == 3
 
 
@@ -181,7 +175,7 @@ def test_a_stranger_cannot_reply_or_release(shop, clock):
     with pytest.raises(NotAllowed):
         thread.reply(review, stranger, "hi", now=clock.now())
     with pytest.raises(NotAllowed):
-        reviews.release_now(review, stranger, now=clock.now())
+        publication.release_now(review, stranger, now=clock.now())
 
 
 def test_withdrawal_takes_the_stars_out_of_the_aggregate(shop, clock):
@@ -191,16 +185,16 @@ def test_withdrawal_takes_the_stars_out_of_the_aggregate(shop, clock):
     db.session.refresh(business)
     assert (business.rating_count, business.rating_sum) == (0, 0)
     clock.advance(days=4)
-    assert reviews.publish_due(now=clock.now()) == []
+    assert publication.publish_due(now=clock.now()) == []
 
 
 def test_sweep_takes_oldest_first_and_respects_its_batch(shop, clock):
     business, _, _ = shop
     made = [ReviewFactory(business=business, publish_at=START + timedelta(minutes=m)) for m in (3, 1, 2)]
     clock.set(START + timedelta(hours=1))
-    first = reviews.publish_due(now=clock.now(), limit=2)
+    first = publication.publish_due(now=clock.now(), limit=2)
     assert first == [made[1].id, made[2].id]
-    assert reviews.publish_due(now=clock.now(), limit=2) == [made[0].id]
+    assert publication.publish_due(now=clock.now(), limit=2) == [made[0].id]
     assert db.session.scalar(select(Review.status).where(Review.id == made[0].id)) is ReviewStatus.PUBLISHED
 
 
@@ -231,7 +225,7 @@ def test_release_times_within_the_next_interval_feed_the_sweeps_hints(shop, cloc
     business, _, _ = shop
     for seconds in (0, 1, 3, 7):
         ReviewFactory(business=business, publish_at=START + timedelta(seconds=seconds))
-    found = reviews.release_times_within(now=START, horizon=timedelta(seconds=5), limit=10)
+    found = publication.release_times_within(now=START, horizon=timedelta(seconds=5), limit=10)
     assert found == [START + timedelta(seconds=1), START + timedelta(seconds=3)]
 
 

@@ -1,19 +1,22 @@
-"""The in-site notification centre: read state of a user's own notifications."""
+"""The in-site notification centre: a person's own notifications and whether they have read them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
-from reviewsite.models import Notification, User
+from reviewsite.models import Notification, Review, User
 
 
 def recent_for(user: User, *, limit: int = 100) -> list[Notification]:
+    """Newest first, with the review and business each summary names, in one query."""
     return list(
         db.session.scalars(
             select(Notification)
+            .options(joinedload(Notification.review).joinedload(Review.business))
             .where(Notification.recipient_id == user.id)
             .order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(limit)
@@ -39,3 +42,9 @@ def mark_all_read(user: User, *, now: datetime) -> None:
         .values(read_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def unread_count(user: User) -> int:
+    return db.session.scalar(
+        select(func.count(Notification.id)).where(Notification.recipient_id == user.id, Notification.read_at.is_(None))
+    ) or 0

@@ -1,3 +1,10 @@
+"""The timers: sweeps that beat sends every few seconds, on a queue of their own (config.py).
+
+Each claims due rows and calls one service inside a unit of work. Publishing or reminding twice is
+impossible whatever runs them (two beats, a redelivered message): the services refuse a row that
+is no longer due.
+"""
+
 from __future__ import annotations
 
 import time
@@ -6,16 +13,16 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from flask import current_app
 
+from reviewsite import task_names
 from reviewsite.clock import now_utc
-from reviewsite.notifications import PUBLISH_DUE_TASK
-from reviewsite.services import reviews
+from reviewsite.services import digests, publication, reminders
 from reviewsite.unit_of_work import unit_of_work
 
 HINTS_PER_SWEEP = 20
 HINT_COALESCE = timedelta(milliseconds=100)
 
 
-@shared_task(name=PUBLISH_DUE_TASK)
+@shared_task(name=task_names.PUBLISH_DUE)
 def publish_due(hint: bool = False) -> int:
     """Publish due reviews batch by batch (one transaction each) until none is left or one sweep
     interval has passed; the next sweep continues a longer backlog.
@@ -30,7 +37,7 @@ def publish_due(hint: bool = False) -> int:
     published = 0
     while True:
         with unit_of_work():
-            ids = reviews.publish_due(now=now_utc(), limit=batch)
+            ids = publication.publish_due(now=now_utc(), limit=batch)
         published += len(ids)
         if len(ids) < batch or time.monotonic() > deadline:
             break
@@ -41,7 +48,7 @@ def publish_due(hint: bool = False) -> int:
 
 def _schedule_hints(now: datetime, interval: timedelta) -> None:
     with unit_of_work():
-        upcoming = reviews.release_times_within(now=now, horizon=interval, limit=HINTS_PER_SWEEP * 10)
+        upcoming = publication.release_times_within(now=now, horizon=interval, limit=HINTS_PER_SWEEP * 10)
     last: datetime | None = None
     sent = 0
     for release_at in upcoming:
@@ -51,3 +58,15 @@ def _schedule_hints(now: datetime, interval: timedelta) -> None:
         last, sent = release_at, sent + 1
         if sent == HINTS_PER_SWEEP:
             return
+
+
+@shared_task(name=task_names.SEND_REMINDERS)
+def send_reminders() -> int:
+    with unit_of_work():
+        return len(reminders.send_due_reminders(now=now_utc()))
+
+
+@shared_task(name=task_names.QUEUE_DIGESTS)
+def queue_digests() -> int:
+    with unit_of_work():
+        return len(digests.queue_digests(now=now_utc()))

@@ -1,4 +1,4 @@
-"""Sending email: over SMTP when MAIL_SERVER is set, else into the development mailbox."""
+"""Where mail goes: the SMTP server when ``MAIL_SERVER`` is set, else the development mailbox."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Protocol
 from flask import current_app
 
 from reviewsite.extensions import db
-from reviewsite.models import DevMail
 from reviewsite.notifications.rendering import OutgoingMail
+from reviewsite.services import dev_mailbox
 
 # Errors worth retrying later: the server is down, slow, or refused for now.
 TRANSIENT_ERRORS = (OSError, smtplib.SMTPException)
@@ -21,14 +21,16 @@ def uses_dev_mailbox() -> bool:
     return not current_app.config["MAIL_SERVER"]
 
 
-class Outbox(Protocol):
+class Transport(Protocol):
     def send(self, message: OutgoingMail) -> None: ...
 
+    def close(self) -> None: ...
 
-class SmtpOutbox:
-    """One SMTP connection for a batch of messages, opened on first use: a batch of a hundred
-    mails pays for one TCP and TLS handshake, not a hundred. ``send`` returns once the server
-    has accepted the message (250 after DATA), or raises."""
+
+class Smtp:
+    """One SMTP connection for a batch of messages, opened on first use: a batch pays for one TCP
+    and TLS handshake, not one a mail. ``send`` returns once the server has accepted the message
+    (250 after DATA), or raises."""
 
     def __init__(self) -> None:
         self._smtp: smtplib.SMTP | None = None
@@ -65,7 +67,8 @@ class DevMailbox:
 
     def send(self, message: OutgoingMail) -> None:
         with db.session.begin_nested():
-            _store_in_dev_mailbox(message)
+            dev_mailbox.store(message_id=message["Message-ID"], to_addr=message["To"], subject=message["Subject"],
+                              text_body=message.text, headers=dict(message.items()))
 
     def close(self) -> None:
         pass
@@ -86,29 +89,10 @@ def _connect() -> smtplib.SMTP:
 
 
 @contextmanager
-def outbox() -> Iterator[Outbox]:
-    """Where this batch of mail goes: the SMTP server, or the development mailbox."""
-    target: SmtpOutbox | DevMailbox = DevMailbox() if uses_dev_mailbox() else SmtpOutbox()
+def opened() -> Iterator[Transport]:
+    """The transport for one batch of mail, closed afterwards."""
+    transport: Transport = DevMailbox() if uses_dev_mailbox() else Smtp()
     try:
-        yield target
+        yield transport
     finally:
-        target.close()
-
-
-def _store_in_dev_mailbox(message: OutgoingMail) -> None:
-    db.session.add(
-        DevMail(
-            message_id=message["Message-ID"],
-            to_addr=message["To"],
-            subject=message["Subject"],
-            text_body=message.text,
-            headers=dict(message.items()),
-        )
-    )
-    db.session.flush()
-
-
-def send(message: OutgoingMail) -> None:
-    """Send one message on a connection of its own (batches use :func:`outbox`)."""
-    with outbox() as target:
-        target.send(message)
+        transport.close()

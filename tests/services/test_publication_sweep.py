@@ -1,8 +1,8 @@
-"""The sweep's one-statement batch on PostgreSQL (services/sweep_postgres.py) against the portable
-path SQLite runs (reviews._publish_due_portable): the same rows, byte for byte, for the same data;
-and sweeps running at the same time never publish a review twice.
-
-Only PostgreSQL has the one-statement path, so these tests are not applicable on SQLite.
+"""The publication sweep (services/publication.publish_due), on both databases: for a batch it
+writes, review by review, exactly what a release writes (the review's new state, an audit event,
+the listing's version, a notice to the author and every member with each one's preference), and
+an idle sweep writes nothing. On PostgreSQL, sweeps running at the same time share a backlog
+(SKIP LOCKED) and never publish a review twice.
 """
 
 from __future__ import annotations
@@ -25,22 +25,14 @@ from reviewsite.models import (
     Review,
     ReviewEvent,
     ReviewStatus,
+    Side,
     User,
 )
-from reviewsite.services import reviews
+from reviewsite.services import publication
 from reviewsite.services.outbox import PENDING_IDS_KEY, notify
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
 from tests.helpers import START
-
-
-# The one-statement sweep and SKIP LOCKED exist on PostgreSQL only (SQLite serialises writers).
-pytestmark = pytest.mark.postgresql_only
-
-
-@pytest.fixture
-def pg(ctx):
-    assert db.session.get_bind().dialect.name == "postgresql"
 
 
 def prefer(user: User, topic: str, delivery: Delivery) -> None:
@@ -81,7 +73,7 @@ def written(review_ids: list[int], business_ids: list[int]) -> dict[str, object]
     }
 
 
-def test_the_one_statement_sweep_writes_exactly_what_the_portable_path_writes(pg, clock):
+def test_a_sweep_writes_for_each_review_what_a_release_writes(ctx, clock):
     # Businesses with no member, one, and three; the members choose email, the digest, the site
     # only, or nothing (the default, email), some only for other topics.
     lonely = BusinessFactory()
@@ -123,20 +115,24 @@ def test_the_one_statement_sweep_writes_exactly_what_the_portable_path_writes(pg
     now = START + timedelta(hours=1)
     batches = (4, 4)  # two batches, the first one full
 
-    savepoint = db.session.begin_nested()
-    portable = [reviews._publish_due_portable(now=now, limit=n) for n in batches]
-    expected = written(review_ids, business_ids)
-    savepoint.rollback()
-    db.session.info.pop(PENDING_IDS_KEY, None)
-    db.session.expire_all()
-
-    one_statement = [reviews.publish_due(now=now, limit=n) for n in batches]
+    versions = dict(db.session.execute(select(Business.id, Business.listing_version)).all())
+    published = [publication.publish_due(now=now, limit=n) for n in batches]
     got = written(review_ids, business_ids)
 
-    assert one_statement == portable
     by_time = sorted(due, key=lambda r: (r.publish_at, r.id))
-    assert one_statement[0] + one_statement[1] == [r.id for r in by_time]
-    assert got == expected
+    assert published[0] + published[1] == [r.id for r in by_time]
+    assert [row[0] for row in got["reviews"] if row[1] is ReviewStatus.PUBLISHED] == sorted(r.id for r in due)
+    for review_id, status, published_at, released_by, reminder_due_at, _ in got["reviews"]:
+        if review_id in (not_due.id, gone.id):
+            assert status is not ReviewStatus.PUBLISHED and published_at is None
+        else:
+            assert (status, published_at, released_by, reminder_due_at) == (
+                ReviewStatus.PUBLISHED, now, Side.SYSTEM, None)
+    assert got["events"] == [(r.id, None, "published", "held", "published", '{"released_by": "system"}', now)
+                             for r in by_time]
+    # One bump per batch for each business it published for.
+    assert dict(got["listing_versions"]) == {
+        lonely.id: versions[lonely.id] + 1, cafe.id: versions[cafe.id] + 2, bakery.id: versions[bakery.id] + 1}
 
     # And what that is, spelled out for a few rows.
     statuses = {(n.recipient_id, n.review_id): n for n in db.session.scalars(
@@ -160,13 +156,12 @@ def test_the_one_statement_sweep_writes_exactly_what_the_portable_path_writes(pg
     assert len(got["notifications"]) == 4 * 3 + 1 + 2 + 3
     assert len(got["dispatched"]) == len(got["notifications"]) - 1
     assert [e[0] for e in got["events"]] == [r.id for r in by_time]
-    assert got["events"][0][5] == '{"released_by": "system"}'
 
 
-def test_an_idle_one_statement_sweep_writes_nothing(pg, clock):
+def test_an_idle_sweep_writes_nothing(ctx, clock):
     review = ReviewFactory(publish_at=START + timedelta(hours=1))
     version = review.business.listing_version
-    assert reviews.publish_due(now=START) == []
+    assert publication.publish_due(now=START) == []
     assert db.session.info.get(PENDING_IDS_KEY, []) == []
     db.session.refresh(review.business)
     assert review.business.listing_version == version
@@ -221,6 +216,7 @@ def _counts(app, review_ids: list[int]) -> tuple[dict[int, int], dict[str, int],
     return events, notes, statuses
 
 
+@pytest.mark.postgresql_only
 def test_a_sweep_skips_the_rows_another_sweep_holds(app, committed):
     """Sweep A claims the oldest ten and keeps its transaction open; sweep B, meanwhile, takes the
     rest without waiting for A (SKIP LOCKED) and never touches A's rows."""
@@ -231,7 +227,7 @@ def test_a_sweep_skips_the_rows_another_sweep_holds(app, committed):
         with app.app_context():
             try:
                 with unit_of_work() as session:
-                    results["a"] = reviews.publish_due(now=now, limit=10)
+                    results["a"] = publication.publish_due(now=now, limit=10)
                     claimed.set()
                     assert release.wait(30)
                     session.flush()
@@ -246,7 +242,7 @@ def test_a_sweep_skips_the_rows_another_sweep_holds(app, committed):
         with app.app_context():
             with unit_of_work() as session:
                 session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # a wait would fail, not hang
-                results["b"] = reviews.publish_due(now=now, limit=500)
+                results["b"] = publication.publish_due(now=now, limit=500)
             db.session.remove()
     finally:
         release.set()
@@ -260,6 +256,7 @@ def test_a_sweep_skips_the_rows_another_sweep_holds(app, committed):
     assert statuses == {ReviewStatus.PUBLISHED}
 
 
+@pytest.mark.postgresql_only
 def test_racing_sweeps_publish_each_review_once(app, committed):
     now = START + timedelta(hours=1)
     published: list[int] = []
@@ -272,7 +269,7 @@ def test_racing_sweeps_publish_each_review_once(app, committed):
                 start.wait(10)
                 while True:
                     with unit_of_work():
-                        ids = reviews.publish_due(now=now, limit=3)
+                        ids = publication.publish_due(now=now, limit=3)
                     published.extend(ids)
                     if not ids:
                         break

@@ -1,0 +1,42 @@
+"""Who acts for a business: the people who see its held reviews and answer them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import exists, select
+
+from reviewsite.extensions import db
+from reviewsite.models import Membership
+
+
+def member_ids(business_id: int) -> list[int]:
+    """The business's members, oldest membership first (the order notices are written in)."""
+    return list(
+        db.session.scalars(
+            select(Membership.user_id).where(Membership.business_id == business_id).order_by(Membership.id)
+        )
+    )
+
+
+def members_by_business(business_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
+    """:func:`member_ids` for many businesses in one query (the sweep publishes a batch)."""
+    found: dict[int, list[int]] = {}
+    ids = sorted(set(business_ids))
+    if not ids:
+        return {}
+    for business_id, user_id in db.session.execute(
+        select(Membership.business_id, Membership.user_id)
+        .where(Membership.business_id.in_(ids))
+        .order_by(Membership.id)
+    ):
+        found.setdefault(business_id, []).append(user_id)
+    return {business_id: tuple(users) for business_id, users in found.items()}
+
+
+def is_member(user_id: int, business_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(exists().where(Membership.business_id == business_id, Membership.user_id == user_id))
+        )
+    )
