@@ -1,14 +1,13 @@
-"""Engine settings per backend.
+"""Engine settings per backend, and the one statement form the two backends spell differently.
 
 PostgreSQL: a pooled connection may have been closed by the server while it sat in the pool (a
-restart, ``pg_terminate_backend``, an idle timeout). Asking the server first (``pool_pre_ping``)
-costs a round trip on every checkout, which was half of a cached page's time. But a server that
-ends a session says so on the socket (a FATAL message, then end of file), and an idle connection
-in the pool otherwise receives nothing: so a checkout looks whether the socket has anything to
-read, without waiting, and if so hands the pool a ``DisconnectionError``, which makes it open a
-fresh connection instead (SQLAlchemy's documented way of pessimistic disconnect handling). A
-connection lost without a word (a vanished host) is found on first use, as pre-ping would have
-found it; SQLAlchemy then renews the whole pool.
+restart, ``pg_terminate_backend``, an idle timeout). A server that ends a session says so on the
+socket (a FATAL message, then end of file), and an idle pooled connection otherwise receives
+nothing; so a checkout looks whether the socket has anything to read, without waiting, and if so
+raises ``DisconnectionError``, which makes the pool open a fresh connection instead (SQLAlchemy's
+documented pessimistic disconnect handling, without ``pool_pre_ping``'s round trip per checkout).
+A connection lost without a word (a vanished host) fails on first use, as it would with pre-ping
+too; SQLAlchemy then renews the whole pool.
 
 SQLite (the embedded default) is shared by the web process, the worker and beat. WAL lets readers
 run beside a writer; every transaction starts with BEGIN IMMEDIATE so that two writers queue on

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, MemberRole, Membership, User
@@ -100,21 +101,32 @@ SEARCH_STAMP = (Business.id, Business.created_at, Business.listing_version)
 def search(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[Business]:
     """Name contains ``q`` (any case, LIKE wildcards taken literally); category and city match
     exactly, any case; ordered by name. On PostgreSQL the name test uses a trigram index."""
-    return list(db.session.scalars(_search(select(Business), q, category, city, limit, offset)))
+    statement, params = _search(False, q, category, city, limit, offset)
+    return list(db.session.scalars(statement, params))
 
 
 def search_stamps(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[tuple]:
     """The :data:`SEARCH_STAMP` of each business :func:`search` finds, in the same order."""
-    return [tuple(row) for row in db.session.execute(_search(select(*SEARCH_STAMP), q, category, city, limit, offset))]
+    statement, params = _search(True, q, category, city, limit, offset)
+    return [tuple(row) for row in db.session.execute(statement, params)]
 
 
-def _search(query: Select[Any], q: str, category: str, city: str, limit: int, offset: int) -> Select[Any]:
+def _search(stamps: bool, q: str, category: str, city: str, limit: int, offset: int) -> tuple[Select[Any], dict]:
     q, category, city = q.strip().lower(), category.strip().lower(), city.strip().lower()
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(func.lower(Business.name).like(f"%{escaped}%", escape="\\"))
-    if category:
-        query = query.where(func.lower(Business.category) == category)
-    if city:
-        query = query.where(func.lower(Business.city) == city)
-    return query.order_by(Business.name, Business.id).limit(limit).offset(offset)
+    params: dict[str, object] = {"limit": limit, "offset": offset, "category": category, "city": city,
+                                 "name": "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"}
+    return _search_statement(stamps, bool(q), bool(category), bool(city)), params
+
+
+@cache
+def _search_statement(stamps: bool, by_name: bool, by_category: bool, by_city: bool) -> Select[Any]:
+    """One statement per combination of filters, made once (as ``listings._STAMP``; a search
+    stamp is read on every view of a cached results page)."""
+    query = select(*SEARCH_STAMP) if stamps else select(Business)
+    if by_name:
+        query = query.where(func.lower(Business.name).like(bindparam("name"), escape="\\"))
+    if by_category:
+        query = query.where(func.lower(Business.category) == bindparam("category"))
+    if by_city:
+        query = query.where(func.lower(Business.city) == bindparam("city"))
+    return query.order_by(Business.name, Business.id).limit(bindparam("limit")).offset(bindparam("offset"))
