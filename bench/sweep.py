@@ -86,6 +86,52 @@ def _raw_update(now: datetime, expected: int) -> float:
     return elapsed
 
 
+# The physical limit of the sweep: one hand-written statement that writes the very rows the sweep
+# writes (the reviews' new state, their audit events, a notification per recipient with each
+# one's preference, the businesses' listing versions), with nothing of the application around it:
+# no batches, no Python, no round trips. Not a second sweep: only a yardstick for the real one.
+RAW_FULL_SQL = """
+WITH published AS (
+    UPDATE review SET status = 'published', published_at = %(now)s, released_by = 'system',
+           reminder_due_at = NULL
+    WHERE status = 'held' AND publish_at <= %(now)s
+    RETURNING id, business_id, author_id, stars, publish_at),
+events AS (
+    INSERT INTO review_event (review_id, actor_id, action, from_status, to_status, details, at)
+    SELECT id, NULL, 'published', 'held', 'published', '{"released_by": "system"}', %(now)s
+    FROM published ORDER BY publish_at, id),
+recipients AS (
+    SELECT p.id AS review_id, p.stars, p.publish_at, p.author_id AS recipient_id FROM published p
+    UNION
+    SELECT p.id, p.stars, p.publish_at, m.user_id FROM published p JOIN membership m ON m.business_id = p.business_id),
+notes AS (
+    INSERT INTO notification (dedupe_key, kind, recipient_id, review_id, facts, created_at, next_attempt_at,
+                              email_status, attempts)
+    SELECT 'review_published:' || r.review_id || ':' || r.recipient_id, 'review_published', r.recipient_id,
+           r.review_id, json_build_object('stars', r.stars, 'publish_at', r.publish_at), %(now)s, %(now)s,
+           CASE coalesce(np.delivery, 'email') WHEN 'email' THEN 'pending' WHEN 'digest' THEN 'digest'
+                ELSE 'site_only' END, 0
+    FROM recipients r
+    LEFT JOIN notification_preference np ON np.user_id = r.recipient_id AND np.topic = 'review_published'
+    ON CONFLICT (dedupe_key) DO NOTHING),
+versions AS (
+    UPDATE business SET listing_version = listing_version + 1
+    WHERE id IN (SELECT DISTINCT business_id FROM published))
+SELECT count(*) FROM published
+"""
+
+
+def _raw_full(now: datetime, expected: int) -> float:
+    with connect() as conn:
+        t = time.perf_counter()
+        (count,) = conn.execute(RAW_FULL_SQL, {"now": now}).fetchone()
+        conn.commit()
+        elapsed = time.perf_counter() - t
+    if count != expected:
+        raise RuntimeError(f"raw full statement published {count} rows, expected {expected}")
+    return elapsed
+
+
 def _sweep(app, now: datetime) -> tuple[int, float, list[tuple[int, float]]]:
     """What tasks.sweeps.publish_due does, without its one-interval deadline."""
     from reviewsite.services import publication
@@ -119,6 +165,12 @@ def _case(app, n: int, label: str, results: Results) -> dict:
         _restore_due(conn)
         conn.commit()
     _vacuum()
+    raw_full = _raw_full(now, count)
+    _delete_written(marks)
+    with connect() as conn:
+        _restore_due(conn)
+        conn.commit()
+    _vacuum()
     published, swept, batches = _sweep(app, now)
     if published != count:
         raise RuntimeError(f"sweep published {published}, expected {count}")
@@ -127,9 +179,12 @@ def _case(app, n: int, label: str, results: Results) -> dict:
     _restore_original()
     _delete_written(marks)
     _vacuum()
-    log(f"{label}: {count} due, raw UPDATE {raw:.2f}s, sweep {swept:.2f}s ({outbox} outbox rows)")
+    log(f"{label}: {count} due, raw UPDATE {raw:.2f}s, raw statement writing every row {raw_full:.2f}s, "
+        f"sweep {swept:.2f}s ({outbox} outbox rows)")
     results.add(f"{label}_due_rows", count)
     results.add(f"{label}_raw_update_s", raw)
+    results.add(f"{label}_raw_full_s", raw_full)
+    results.add(f"{label}_vs_raw_full", swept / raw_full)
     results.add(f"{label}_sweep_s", swept)
     results.add(f"{label}_outbox_rows", outbox)
     results.add(f"{label}_sweep_ms_per_row", swept * 1000 / count)

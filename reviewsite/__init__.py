@@ -13,8 +13,8 @@ from reviewsite import config
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, migrations: bool = True) -> Flask:
-    """The application. ``migrations=False`` for processes that never run them (the web and
-    Celery workers): Flask-Migrate imports Alembic, 11 MB in every such process."""
+    """The application. ``migrations=False`` for processes that never run migrations (the web
+    and Celery workers), which then never import Alembic (BENCHMARKS.md: worker memory)."""
     app = Flask(
         __name__,
         template_folder=str(config.PROJECT_ROOT / "templates"),

@@ -48,3 +48,36 @@ def test_every_migration_downgrades_to_base_and_upgrades_again(backend, tmp_path
         upgrade()
         assert {"review", "business", "notification"} <= set(sa.inspect(db.engine).get_table_names())
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0006_moves_a_notice_s_review_facts_into_columns_and_back(backend, tmp_path, session_clock):
+    application = create_app(app_config(_scratch_database(backend, tmp_path), session_clock))
+    notification = sa.table("notification", sa.column("id"), sa.column("facts", sa.JSON),
+                            sa.column("review_stars"), sa.column("review_publish_at", sa.DateTime(timezone=True)))
+    with application.app_context():
+        upgrade(revision="0005")
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO \"user\" (id, email, display_name, password_hash, is_moderator, created_at) "
+                "VALUES (1, 'a@example.com', 'A', 'x', false, '2026-01-01 00:00:00+00')"))
+            connection.execute(sa.text(
+                "INSERT INTO notification (id, dedupe_key, kind, recipient_id, facts, created_at, email_status, "
+                "attempts, next_attempt_at) VALUES "
+                "(1, 'k1', 'remedy_offer', 1, :one, '2026-01-01 00:00:00+00', 'pending', 0, '2026-01-01 00:00:00+00'),"
+                "(2, 'k2', 'digest', 1, :two, '2026-01-01 00:00:00+00', 'pending', 0, '2026-01-01 00:00:00+00')"),
+                {"one": '{"stars": 2, "publish_at": "2026-01-04T00:00:00.250000+00:00", "remedy": "refund"}',
+                 "two": '{"items": [1, 2]}'})
+        upgrade(revision="0006")
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.select(notification).order_by(notification.c.id)).all()
+        assert [(r.id, r.facts, r.review_stars) for r in rows] == [(1, {"remedy": "refund"}, 2), (2, {"items": [1, 2]}, None)]
+        moved = rows[0].review_publish_at
+        moved = moved if isinstance(moved, str) else moved.isoformat()
+        assert moved.startswith("2026-01-04") and "00:00:00.25" in moved
+        downgrade(revision="0005")
+        with db.engine.connect() as connection:
+            facts = dict(connection.execute(sa.select(notification.c.id, notification.c.facts)).all())
+        assert facts == {1: {"stars": 2, "publish_at": "2026-01-04T00:00:00.250000+00:00", "remedy": "refund"},
+                         2: {"items": [1, 2]}}
+        db.engine.dispose()

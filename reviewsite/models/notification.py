@@ -43,8 +43,11 @@ class Notification(db.Model):
     kind: Mapped[str] = mapped_column(String(40))
     recipient_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
-    # The facts as they were when this was written (stars, release time): a notice read or
-    # mailed later must not say what the review became since.
+    # The review as it was when this was written: a notice read or mailed later must say the
+    # stars and release time of that moment, not what the review became since.
+    review_stars: Mapped[int | None]
+    review_publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Anything else the notice needs (the remedy offered, a count of messages, a digest's items).
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
 
@@ -121,9 +120,8 @@ def _context(notification: Notification, batch: SharedParts) -> dict[str, object
         context["action_url"] = external_url("reviews.show", review_id=review.id)
         context["is_reviewer"] = review.author_id == user.id
         # As at the moment of the fact, not as the review is now.
-        context["stars"] = notification.facts.get("stars", review.stars)
-        publish_at = notification.facts.get("publish_at")
-        context["publish_at"] = datetime.fromisoformat(publish_at) if publish_at else review.publish_at
+        context["stars"] = notification.review_stars or review.stars
+        context["publish_at"] = notification.review_publish_at or review.publish_at
     return context
 
 

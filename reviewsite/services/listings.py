@@ -76,8 +76,8 @@ def stamp(slug: str, *, now: datetime) -> tuple | None:
     return tuple(row) if row is not None else None
 
 
-# A Core statement on the tables, made once: it runs on every view of a cached page, where
-# building an ORM statement anew was a third of the page's cost (BENCHMARKS.md).
+# A Core statement on the tables, made once: it runs on every view of a cached page
+# (BENCHMARKS.md, "What the public pages cost").
 _reviews, _businesses = Review.__table__, Business.__table__
 _STAMP = select(
     _businesses.c.id,

@@ -111,9 +111,9 @@ def _fields(notification: Notification) -> dict[str, object]:
     review = notification.review
     if review is not None:
         fields["business"] = review.business.name
-        fields["stars"] = facts.get("stars", review.stars)
-        publish_at = facts.get("publish_at")
-        fields["publish_at"] = publish_at[:16].replace("T", " ") + " UTC" if publish_at else ""
+        fields["stars"] = notification.review_stars or review.stars
+        publish_at = notification.review_publish_at
+        fields["publish_at"] = f"{publish_at:%Y-%m-%d %H:%M} UTC" if publish_at else ""
     return fields
 
 

@@ -6,99 +6,33 @@ none. A fact has a dedupe key (``review_held:12:7``: review 12 held, told to use
 index on it makes a repeated fact (a retried task, a double click) write nothing. The ids of the
 rows really written are handed to the after-commit dispatch (``notifications/dispatch.py``) for
 prompt delivery; whatever it misses, the pending-mail sweep sends.
+
+Every notification is written by one statement, :func:`_written_from` (``INSERT ... SELECT``):
+the dedupe key, the email status each recipient's preference gives and what the notice keeps of
+its review are worked out there and only there, for one recipient or for a sweep's thousand.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, Integer, String, case, cast, func, literal, select, true, union_all, update
+from sqlalchemy.sql import Subquery
 
 from reviewsite.database import insert_skipping_duplicates
 from reviewsite.extensions import db
-from reviewsite.models import Delivery, EmailStatus, Notification, Review, User
+from reviewsite.models import Delivery, EmailStatus, Membership, Notification, NotificationPreference, Review, User
 from reviewsite.services.notification_kinds import topic_of
-from reviewsite.services import preferences
+from reviewsite.services.preferences import DEFAULT_DELIVERY
 
 PENDING_IDS_KEY = "reviewsite.outbox.new_ids"
-# Rows per INSERT: well under PostgreSQL's and SQLite's limits on bound parameters.
-INSERT_CHUNK = 500
 
 _STATUS_FOR = {
     Delivery.EMAIL: EmailStatus.PENDING,
     Delivery.DIGEST: EmailStatus.DIGEST,
     Delivery.SITE_ONLY: EmailStatus.SITE_ONLY,
 }
-
-
-def review_facts(stars: int, publish_at: datetime | None) -> dict[str, object]:
-    """What a notice keeps of its review: a notice read or mailed later must say what the review
-    was when the fact happened (its stars, its release time), not what it became since."""
-    return {"stars": stars, "publish_at": publish_at.isoformat() if publish_at else None}
-
-
-def dedupe_key(kind: str, subject: str | int, recipient_id: int) -> str:
-    return f"{kind}:{subject}:{recipient_id}"
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One thing to tell some people: what makes it unique (``subject`` goes into the dedupe
-    key), the review it is about (if any) and its facts at this moment."""
-
-    subject: str | int
-    recipient_ids: tuple[int, ...]
-    review_id: int | None = None
-    facts: dict[str, object] = field(default_factory=dict)
-
-
-def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timedelta = timedelta(0)) -> list[int]:
-    """Write every notification of ``kind`` for many facts at once; returns the ids written.
-
-    Each recipient's preference for the kind's topic decides whether the email goes at once
-    (``delay`` later), waits for the daily digest, or stays in the site; account mail (no topic)
-    always goes. One query for the preferences, then one INSERT per :data:`INSERT_CHUNK` rows."""
-    facts = [fact for fact in facts if fact.recipient_ids]
-    if not facts:
-        return []
-    statuses = _email_statuses(kind, {recipient for fact in facts for recipient in fact.recipient_ids})
-    rows = [
-        {
-            "dedupe_key": dedupe_key(kind, fact.subject, recipient_id),
-            "kind": kind,
-            "recipient_id": recipient_id,
-            "review_id": fact.review_id,
-            "facts": fact.facts,
-            "created_at": now,
-            "next_attempt_at": now + delay,
-            "email_status": statuses[recipient_id],
-            "attempts": 0,
-        }
-        for fact in facts
-        for recipient_id in fact.recipient_ids
-    ]
-    table = Notification.__table__
-    statement = insert_skipping_duplicates(table, "dedupe_key").returning(table.c.id)
-    ids: list[int] = []
-    for start in range(0, len(rows), INSERT_CHUNK):
-        ids.extend(db.session.scalars(statement, rows[start : start + INSERT_CHUNK]))
-    remember_new(ids)
-    return ids
-
-
-def _email_statuses(kind: str, recipient_ids: set[int]) -> dict[int, EmailStatus]:
-    topic = topic_of(kind)
-    if topic is None:  # account mail cannot be turned off
-        return {user_id: EmailStatus.PENDING for user_id in recipient_ids}
-    return {user_id: _STATUS_FOR[choice] for user_id, choice in preferences.deliveries_for(topic, recipient_ids).items()}
-
-
-def remember_new(ids: list[int]) -> None:
-    """Hand the ids of rows really written to the after-commit dispatch."""
-    if ids:
-        db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
 
 
 def notify(
@@ -111,17 +45,103 @@ def notify(
     delay: timedelta = timedelta(0),
     extra_facts: dict[str, object] | None = None,
 ) -> list[int]:
-    """One notification of ``kind`` per recipient about one fact (``fact``, else the review's
-    id, names it in the dedupe key); returns the ids written."""
+    """One notification of ``kind`` to each recipient about one fact, named in the dedupe key by
+    ``fact`` (else the review's id); the email waits ``delay`` if the recipient wants it at once.
+    Returns the ids written."""
+    recipient_ids = sorted({r if isinstance(r, int) else r.id for r in recipients})
+    if not recipient_ids:
+        return []
     subject = fact if fact is not None else (review.id if review is not None else "")
-    facts = review_facts(review.stars, review.publish_at) if review is not None else {}
-    return notify_many(
-        kind,
-        [Fact(subject=subject, recipient_ids=tuple(r if isinstance(r, int) else r.id for r in recipients),
-              review_id=review.id if review is not None else None, facts={**facts, **(extra_facts or {})})],
-        now=now,
-        delay=delay,
+    rows = select(
+        literal(str(subject), String).label("subject"),
+        User.id.label("recipient_id"),
+        literal(review.id if review is not None else None, Integer).label("review_id"),
+        literal(review.stars if review is not None else None, Integer).label("review_stars"),
+        literal(review.publish_at if review is not None else None, Notification.review_publish_at.type)
+        .label("review_publish_at"),
+    ).where(User.id.in_(recipient_ids)).subquery("recipients")
+    return _write(_written_from(kind, rows, rows.c.recipient_id, now=now, delay=delay, facts=extra_facts or {}))
+
+
+def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
+    """"review_published" for each of these reviews, told to its author and to every member of
+    its business, with the review's stars and release time: a sweep's batch in one statement."""
+    told = union_all(
+        select(Review.id.label("review_id"), Review.author_id.label("recipient_id")).where(Review.id.in_(review_ids)),
+        select(Review.id, Membership.user_id)
+        .join(Membership, Membership.business_id == Review.business_id)
+        .where(Review.id.in_(review_ids)),
+    ).subquery("told")
+    rows = (
+        select(
+            cast(Review.id, String).label("subject"),
+            told.c.recipient_id,
+            Review.id.label("review_id"),
+            Review.stars.label("review_stars"),
+            Review.publish_at.label("review_publish_at"),
+        )
+        .join(told, told.c.review_id == Review.id)
+        .order_by(Review.publish_at, Review.id, told.c.recipient_id)
+        .subquery("recipients")
     )
+    return _write(_written_from("review_published", rows, rows.c.recipient_id, now=now))
+
+
+def _written_from(kind: str, rows: Subquery, recipient_id, *, now: datetime, delay: timedelta = timedelta(0),
+                  facts: dict[str, object] | None = None):
+    """``INSERT ... SELECT`` one notification of ``kind`` per row of ``rows`` (columns subject,
+    recipient_id, review_id, review_stars, review_publish_at), skipping a row whose dedupe key
+    exists, ``RETURNING`` the ids written. Each recipient's preference for the kind's topic
+    decides whether the email goes at once (``delay`` later), waits for the daily digest or
+    stays in the site; account mail (no topic) always goes."""
+    c = rows.c
+    topic = topic_of(kind)
+    if topic is None:
+        status = literal(EmailStatus.PENDING.value, String)
+    else:
+        chosen = (
+            select(NotificationPreference.delivery)
+            .where(NotificationPreference.user_id == recipient_id, NotificationPreference.topic == topic)
+            .scalar_subquery()
+        )
+        status = case(
+            {delivery.value: email.value for delivery, email in _STATUS_FOR.items()},
+            value=func.coalesce(cast(chosen, String), DEFAULT_DELIVERY.value),
+        )
+    table = Notification.__table__
+    return (
+        insert_skipping_duplicates(table, "dedupe_key")
+        .from_select(
+            ["dedupe_key", "kind", "recipient_id", "review_id", "review_stars", "review_publish_at", "facts",
+             "created_at", "next_attempt_at", "email_status", "attempts"],
+            select(
+                literal(f"{kind}:", String) + c.subject + literal(":", String) + cast(recipient_id, String),
+                literal(kind, String),
+                recipient_id,
+                c.review_id,
+                c.review_stars,
+                c.review_publish_at,
+                literal(facts or {}, JSON),
+                literal(now, table.c.created_at.type),
+                literal(now + delay, table.c.next_attempt_at.type),
+                status,
+                literal(0, Integer),
+            ).where(true()),  # SQLite reads an INSERT ... SELECT's ON CONFLICT as a join's ON without it
+        )
+        .returning(table.c.id)
+    )
+
+
+def _write(statement) -> list[int]:
+    ids = list(db.session.scalars(statement))
+    remember_new(ids)
+    return ids
+
+
+def remember_new(ids: list[int]) -> None:
+    """Hand the ids of rows really written to the after-commit dispatch."""
+    if ids:
+        db.session.info.setdefault(PENDING_IDS_KEY, []).extend(ids)
 
 
 def notify_gathered(
@@ -169,3 +189,4 @@ def _count_one_more(notification: Notification) -> bool:
     )
     db.session.expire(notification)
     return result.rowcount == 1
+

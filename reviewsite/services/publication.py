@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, insert, select, update
+from sqlalchemy import Update, insert, literal, null, select, update
 
 from reviewsite.extensions import db
 from reviewsite.models import Review, ReviewEvent, ReviewStatus, Side, User
 from reviewsite.services import access, listings, members
 from reviewsite.services.lifecycle import ALLOWED_FROM, Action, audit, compare_and_set
-from reviewsite.services.outbox import Fact, notify, notify_many, review_facts
+from reviewsite.services.outbox import notify, notify_published
 
 
 def release_now(review: Review, actor: User, *, now: datetime) -> None:
@@ -42,23 +42,20 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
     )
     if not published:
         return []
+    ids = [row.id for row in published]
     db.session.execute(
-        insert(ReviewEvent),
-        [{"review_id": row.id, "actor_id": None, "action": "published", "from_status": ReviewStatus.HELD.value,
-          "to_status": ReviewStatus.PUBLISHED.value, "details": {"released_by": Side.SYSTEM.value}, "at": now}
-         for row in published],
+        insert(ReviewEvent).from_select(
+            ["review_id", "actor_id", "action", "from_status", "to_status", "details", "at"],
+            select(Review.id, null(), literal("published"), literal(ReviewStatus.HELD.value),
+                   literal(ReviewStatus.PUBLISHED.value),
+                   literal({"released_by": Side.SYSTEM.value}, ReviewEvent.details.type),
+                   literal(now, ReviewEvent.at.type))
+            .where(Review.id.in_(ids))
+            .order_by(Review.publish_at, Review.id),
+        )
     )
     listings.changed(row.business_id for row in published)
-    members_of = members.members_by_business(row.business_id for row in published)
-    notify_many(
-        "review_published",
-        [Fact(subject=row.id, review_id=row.id,
-              recipient_ids=(row.author_id, *members_of.get(row.business_id, ())),
-              facts=review_facts(row.stars, row.publish_at))
-         for row in published],
-        now=now,
-    )
-    ids = [row.id for row in published]
+    notify_published(ids, now=now)
     # The rows changed behind the ORM's back: objects already loaded must read them again.
     for review in [obj for obj in db.session.identity_map.values() if isinstance(obj, Review) and obj.id in ids]:
         db.session.expire(review)

@@ -369,7 +369,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         rows = db.session.execute(
             select(Notification.id, Notification.dedupe_key, Notification.kind, Notification.review_id,
                    Notification.recipient_id, Notification.email_status, Notification.lease_until,
-                   Notification.next_attempt_at, Notification.attempts, Notification.facts)
+                   Notification.next_attempt_at, Notification.attempts, Notification.facts,
+                   Notification.review_stars, Notification.review_publish_at)
             .order_by(Notification.id)
         ).all()
         for row in rows:
@@ -885,7 +886,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert (row.lease_until, row.next_attempt_at, row.attempts) == (
                 expected.lease_until, expected.next_attempt_at, expected.attempts), (row, expected)
             if row.review_id is not None:
-                by_key[(row.kind, row.review_id, row.recipient_id)].append(row.facts)
+                kept = {"stars": row.review_stars,
+                        "publish_at": row.review_publish_at.isoformat() if row.review_publish_at else None}
+                by_key[(row.kind, row.review_id, row.recipient_id)].append({**row.facts, **kept})
         known = {key: [{k: f.get(k) for k in FACT_KEYS} for f in facts] for key, facts in by_key.items()}
 
         # What the events called for, with the facts of their moment (invariant 5).

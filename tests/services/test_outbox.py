@@ -8,9 +8,8 @@ from sqlalchemy import Text, cast, func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Delivery, EmailStatus, Notification, NotificationPreference
-from reviewsite.services import outbox
-from reviewsite.services.outbox import PENDING_IDS_KEY, Fact, notify, notify_many
-from tests.factories import ReviewFactory, UserFactory
+from reviewsite.services.outbox import PENDING_IDS_KEY, notify, notify_published
+from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
 from tests.helpers import START
 
 
@@ -37,11 +36,11 @@ def test_a_notice_keeps_the_facts_of_its_moment(ctx, clock):
     assert summary_for(held) == "A 2-star review of Corner Cafe is in its make-it-right window"
 
 
-# What notify_many writes, held to the same rows on both backends.
+# What the outbox writes, the same rows on both backends.
 
 
 def written() -> list[tuple]:
-    """Every notification, in id order, without the id; facts as the stored JSON text."""
+    """Every notification, by dedupe key, without the id; facts as the stored JSON text."""
     db.session.expire_all()
     return [
         tuple(row)
@@ -49,8 +48,9 @@ def written() -> list[tuple]:
             select(Notification.dedupe_key, Notification.kind, Notification.recipient_id, Notification.review_id,
                    cast(Notification.facts, Text), Notification.created_at, Notification.next_attempt_at,
                    Notification.email_status, Notification.attempts, Notification.read_at,
-                   Notification.lease_until, Notification.sent_at)
-            .order_by(Notification.id)
+                   Notification.lease_until, Notification.sent_at, Notification.review_stars,
+                   Notification.review_publish_at)
+            .order_by(Notification.dedupe_key)
         )
     ]
 
@@ -74,13 +74,13 @@ def test_the_rows_follow_each_preference(people, clock):
     review = ReviewFactory(stars=2, publish_at=START + timedelta(days=2, microseconds=250000))
     db.session.info.pop(PENDING_IDS_KEY, None)
     ids = notify("review_held", people, now=clock.now(), review=review, delay=timedelta(seconds=30))
-    facts = json.dumps({"stars": 2, "publish_at": (START + timedelta(days=2, microseconds=250000)).isoformat()})
-    assert written() == [
-        (f"review_held:{review.id}:{person.id}", "review_held", person.id, review.id, facts, START,
-         START + timedelta(seconds=30), status, 0, None, None, None)
+    expected = [
+        (f"review_held:{review.id}:{person.id}", "review_held", person.id, review.id, "{}", START,
+         START + timedelta(seconds=30), status, 0, None, None, None, 2, START + timedelta(days=2, microseconds=250000))
         for person, status in zip(people, [EmailStatus.PENDING, EmailStatus.DIGEST, EmailStatus.SITE_ONLY,
                                            EmailStatus.PENDING], strict=True)
     ]
+    assert written() == sorted(expected)
     assert len(set(ids)) == 4
     assert db.session.info[PENDING_IDS_KEY] == ids
     # The same fact again writes nothing and dispatches nothing more.
@@ -90,47 +90,41 @@ def test_the_rows_follow_each_preference(people, clock):
 
 def test_account_mail_goes_whatever_the_preferences(people, clock):
     ids = notify("password_reset", people, now=clock.now(), fact="token-1", extra_facts={"site": "x", "n": None})
-    assert [(row[0], row[3], row[4], row[7]) for row in written()] == [
-        (f"password_reset:token-1:{person.id}", None, '{"site": "x", "n": null}', EmailStatus.PENDING)
+    assert [(row[0], row[3], json.loads(row[4]), row[7]) for row in written()] == sorted(
+        (f"password_reset:token-1:{person.id}", None, {"site": "x", "n": None}, EmailStatus.PENDING)
         for person in people
-    ]
+    )
     assert len(ids) == 4
 
 
-def test_many_facts_in_fact_then_recipient_order_across_chunks(people, clock, monkeypatch):
-    monkeypatch.setattr(outbox, "INSERT_CHUNK", 3)
-    reviews = [ReviewFactory(stars=stars) for stars in (1, 5)]
-    facts = [Fact(subject=review.id, review_id=review.id, recipient_ids=tuple(p.id for p in people),
-                  facts={"stars": review.stars}) for review in reviews]
-    ids = notify_many("review_held", facts, now=clock.now())
-    assert len(ids) == 8
-    assert [(row[0], row[4]) for row in written()] == [
-        (f"review_held:{review.id}:{person.id}", f'{{"stars": {review.stars}}}') for review in reviews
-        for person in people
-    ]
-    assert notify_many("review_held", facts, now=clock.now()) == []
-    assert notify_many("review_held", [], now=clock.now()) == []
-    assert notify_many("review_held", [Fact(subject=1, recipient_ids=())], now=clock.now()) == []
+def test_extra_facts_are_kept_as_given(people, clock):
+    notify("review_held", people[1:2], now=clock.now(), fact="f", extra_facts={"ünïcode": "é", "list": [1, 2.5]})
+    assert [json.loads(row[4]) for row in written()] == [{"ünïcode": "é", "list": [1, 2.5]}]
 
 
-def test_facts_preferences_and_delay_are_written_as_given(people, clock):
-    review = ReviewFactory(stars=3, publish_at=START + timedelta(days=1))
-    facts = [
-        Fact(subject=review.id, review_id=review.id, recipient_ids=tuple(p.id for p in people),
-             facts=outbox.review_facts(review.stars, review.publish_at)),
-        Fact(subject="", recipient_ids=(people[1].id, people[3].id), facts={"ünïcode": "é", "list": [1, 2.5]}),
-    ]
-    ids = notify_many("review_held", facts, now=clock.now(), delay=timedelta(minutes=1))
-    assert notify_many("review_held", facts, now=clock.now()) == []
+def test_a_published_batch_tells_each_author_and_every_member_once_with_their_preferences(people, clock):
+    shop, lonely = BusinessFactory(), BusinessFactory()
+    for person in people:
+        MembershipFactory(business=shop, user=person)
+    first = ReviewFactory(business=shop, author=people[3], stars=1, publish_at=START + timedelta(minutes=1))
+    second = ReviewFactory(business=lonely, stars=3, publish_at=START + timedelta(minutes=2))
+    db.session.add(NotificationPreference(user_id=people[1].id, topic="review_published", delivery=Delivery.DIGEST,
+                                          updated_at=START))
+    db.session.flush()
+    db.session.info.pop(PENDING_IDS_KEY, None)
+    ids = notify_published([first.id, second.id], now=clock.now())
     rows = written()
-    assert len(ids) == len(rows) == 6
-    assert [row[7] for row in rows] == [EmailStatus.PENDING, EmailStatus.DIGEST, EmailStatus.SITE_ONLY,
-                                        EmailStatus.PENDING, EmailStatus.DIGEST, EmailStatus.PENDING]
-    assert [json.loads(row[4]) for row in rows] == (
-        [{"stars": 3, "publish_at": (START + timedelta(days=1)).isoformat()}] * 4
-        + [{"ünïcode": "é", "list": [1, 2.5]}] * 2)
-    assert {row[6] for row in rows} == {clock.now() + timedelta(minutes=1)}
-    assert db.session.info[PENDING_IDS_KEY] == ids
+    # The author of the first is a member too: told once.
+    assert sorted((row[2], row[3]) for row in rows) == sorted(
+        [(person.id, first.id) for person in people] + [(second.author_id, second.id)])
+    assert {row[0] for row in rows} == {f"review_published:{row[3]}:{row[2]}" for row in rows}
+    statuses = {(row[2], row[3]): row[7] for row in rows}
+    assert statuses[(people[1].id, first.id)] is EmailStatus.DIGEST  # their choice for this topic
+    assert statuses[(people[2].id, first.id)] is EmailStatus.PENDING  # a choice for another topic
+    assert {(row[3], row[12], row[13]) for row in rows} == {
+        (first.id, 1, START + timedelta(minutes=1)), (second.id, 3, START + timedelta(minutes=2))}
+    assert sorted(db.session.info[PENDING_IDS_KEY]) == sorted(ids) and len(ids) == 5
+    assert notify_published([first.id, second.id], now=clock.now()) == []
 
 
 def test_a_choice_not_yet_flushed_counts(ctx, clock):
