@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from reviewsite.clock import now_utc
 from reviewsite.models import User
 from reviewsite.notifications import delivery
-from reviewsite.services import accounts, businesses, digests, reminders, reviews
+from reviewsite.services import accounts, businesses, digests, moderation, pressure_notices, reminders, reviews
 from reviewsite.services.settings import window_policy
 from reviewsite.unit_of_work import unit_of_work
 
@@ -54,15 +54,18 @@ def seed_demo() -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep() -> None:
-    """Run every sweep once, without a worker: publish, remind, digest, deliver mail."""
+    """Run every sweep once, without a worker: publish, remind, digest, end notices, deliver mail."""
     with unit_of_work():
         published = reviews.publish_due(now=now_utc())
     with unit_of_work():
         reminded = reminders.send_due_reminders(now=now_utc())
     with unit_of_work():
         digested = digests.queue_digests(now=now_utc())
+    with unit_of_work():
+        ended = pressure_notices.expire_due(now=now_utc())
     outcomes = delivery.deliver_pending()
-    click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} mail={outcomes}")
+    click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} "
+               f"notices_ended={len(ended)} mail={outcomes}")
 
 
 @click.command("create-moderator")
@@ -74,8 +77,23 @@ def create_moderator(email: str) -> None:
         user = accounts.find_by_email(email)
         if user is None:
             raise click.ClickException(f"no account with email {email}")
-        accounts.make_moderator(user)
+        moderation.appoint(user, now=now_utc())
     click.echo(f"{email} is now a moderator")
+
+
+@click.command("remove-moderator")
+@with_appcontext
+@click.argument("email")
+def remove_moderator(email: str) -> None:
+    """Take moderator powers away from an account (its past decisions stay, in the log)."""
+    with unit_of_work():
+        user = accounts.find_by_email(email)
+        if user is None:
+            raise click.ClickException(f"no account with email {email}")
+        if not user.is_moderator:
+            raise click.ClickException(f"{email} is not a moderator")
+        moderation.dismiss_moderator(user, now=now_utc())
+    click.echo(f"{email} is no longer a moderator")
 
 
 @click.group("outbox")
@@ -101,5 +119,5 @@ def outbox_retry(ids: tuple[int, ...]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (seed_demo, sweep, create_moderator, outbox):
+    for command in (seed_demo, sweep, create_moderator, remove_moderator, outbox):
         app.cli.add_command(command)

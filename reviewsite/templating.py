@@ -19,6 +19,11 @@ def format_when(value: datetime | None) -> str:
     return value.strftime("%d %b %Y, %H:%M UTC")
 
 
+def format_day(value: datetime | None) -> str:
+    """A date without the time, as public moderation lines give it ("02 Mar 2026")."""
+    return value.strftime("%d %b %Y") if value is not None else ""
+
+
 def stars_text(value: int) -> str:
     return "★" * value + "☆" * (5 - value)
 
@@ -35,6 +40,7 @@ def unread_count() -> int:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(format_when, "when")
+    app.add_template_filter(format_day, "day")
     app.add_template_filter(stars_text, "stars")
     app.add_template_global(now_utc, "now_utc")
     app.add_template_global(unread_count, "unread_count")

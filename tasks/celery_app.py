@@ -65,4 +65,5 @@ celery_app.conf.worker_consumer = f"{__name__}:PromptReconnectConsumer"
 
 import tasks.delivery  # noqa: E402,F401 - registers the tasks
 import tasks.lifecycle  # noqa: E402,F401
+import tasks.moderation  # noqa: E402,F401
 import tasks.notices  # noqa: E402,F401

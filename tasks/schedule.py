@@ -12,6 +12,7 @@ from typing import Any
 
 from reviewsite.notifications import (
     DELIVER_PENDING_TASK,
+    EXPIRE_NOTICES_TASK,
     PUBLISH_DUE_TASK,
     QUEUE_DIGESTS_TASK,
     SEND_REMINDERS_TASK,
@@ -24,6 +25,7 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "publish-due-reviews": PUBLISH_DUE_TASK,
         "send-due-reminders": SEND_REMINDERS_TASK,
         "queue-daily-digests": QUEUE_DIGESTS_TASK,
+        "expire-pressure-notices": EXPIRE_NOTICES_TASK,
         "deliver-pending-notifications": DELIVER_PENDING_TASK,
     }
     return {

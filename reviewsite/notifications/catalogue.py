@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reviewsite.models import Notification
+from reviewsite.notifications import statements
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,13 @@ KINDS: dict[str, Kind] = {
         "review_updates",
     ),
     "digest": Kind("Your daily summary from {site}", "Your daily summary", "digest"),
+    # Statements of reasons always go (no topic): the person affected must learn how to appeal.
+    "moderation_decision": Kind(
+        "A moderator’s decision about {item}", "A moderator decided about {item}: {outcome_phrase}", None
+    ),
+    "appeal_decision": Kind(
+        "The decision on the appeal about {item}", "The appeal about {item} is decided: {appeal_phrase}", None
+    ),
 }
 
 
@@ -108,6 +116,8 @@ def _fields(notification: Notification) -> dict[str, object]:
     remedy = facts.get("remedy", "")
     fields["remedy"] = remedy
     fields["remedy_phrase"] = REMEDY_PHRASES.get(remedy, "a remedy")
+    if notification.kind in statements.KINDS:
+        fields.update(statements.fields(facts))
     review = notification.review
     if review is not None:
         fields["business"] = review.business.name

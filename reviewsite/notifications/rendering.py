@@ -32,6 +32,7 @@ from sqlalchemy.orm import joinedload
 from reviewsite.extensions import db
 from reviewsite.models import Notification, Review
 from reviewsite.notifications.catalogue import KINDS, REMEDY_PHRASES, subject_for, summary_for, topic_of
+from reviewsite.notifications import statements
 from reviewsite.notifications.links import external_url
 from reviewsite.services import inbox, tokens
 
@@ -136,6 +137,10 @@ def _context(notification: Notification, batch: Batch) -> dict[str, object]:
         context["stars"] = notification.facts.get("stars", review.stars)
         publish_at = notification.facts.get("publish_at")
         context["publish_at"] = datetime.fromisoformat(publish_at) if publish_at else review.publish_at
+    if notification.kind in statements.KINDS:
+        context.update(statements.links(notification.facts))
+        context["facts"] = notification.facts
+        context["at"] = lambda iso: datetime.fromisoformat(iso) if iso else None
     return context
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, make_response, render_template, request
 from flask_login import current_user
 from reviewsite.public import fragments, page_cache, paging
 from reviewsite.public.forms import FIELDS, SearchForm, search_terms
-from reviewsite.services import access, businesses
+from reviewsite.clock import now_utc
+from reviewsite.services import access, businesses, public_moderation
 from reviewsite.unit_of_work import each_statement_commits
 
 bp = Blueprint("public", __name__)
@@ -71,10 +72,15 @@ def business(slug: str):
 def _business_page(slug: str, page: int) -> str:
     each_statement_commits()
     found = businesses.by_slug(slug) or abort(404)
+    removal = public_moderation.listing_removal(found.id)
+    if removal is not None:  # 410 Gone, with the public line; never stored by the page cache
+        abort(make_response(render_template("moderation/listing_removed.html", business=found, removal=removal), 410))
     return render_template(
         "public/business.html",
         business=found,
         # The part every visitor sees alike, cached per listing_version (see fragments.py).
         listing=fragments.business_listing(found, page),
         is_member=access.is_member(current_user, found),
+        # A notice on the business and the lines left by removals (services/public_moderation.py).
+        moderation=public_moderation.for_business(found, now=now_utc()),
     )
