@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from reviewsite.models import ItemKind, Outcome
@@ -19,12 +20,12 @@ class ChoiceRadio(RadioField):
         self.message = message
 
     def pre_validate(self, form: FlaskForm) -> None:
-        if self.data not in {value for value, _ in self.choices}:
+        if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(self.message)
 
 
-def _rule_choices(kind: ItemKind) -> list[tuple[str, str]]:
-    return [(text.rule.value, f"{text.title}") for text in rules_for(kind)]
+def _rule_choices(kind: ItemKind) -> list[SelectChoice]:
+    return [SelectChoice(text.rule.value, text.title) for text in rules_for(kind)]
 
 
 class ReportForm(FlaskForm):
@@ -53,7 +54,7 @@ class DecisionForm(FlaskForm):
                           validators=[DataRequired(message="Write the facts you relied on."), Length(max=FACTS_MAX)])
 
     def for_item(self, kind: ItemKind, outcomes: list[Outcome]) -> DecisionForm:
-        self.outcome.choices = [(outcome.value, OUTCOME_LABELS[outcome]) for outcome in outcomes]
+        self.outcome.choices = [SelectChoice(outcome.value, OUTCOME_LABELS[outcome]) for outcome in outcomes]
         self.rule.choices = _rule_choices(kind)
         return self
 
@@ -66,13 +67,16 @@ class AppealForm(FlaskForm):
 
 class AppealDecisionForm(FlaskForm):
     verdict = ChoiceRadio("Your decision on the appeal", message="Choose whether the decision stands.",
-                          choices=[("uphold", "The decision stands"), ("overturn", "Overturn the decision")])
-    outcome = RadioField("If you overturn a dismissal: what to do instead", validators=[Optional()], choices=[])
-    rule = SelectField("The rule", validators=[Optional()])
+                          choices=[SelectChoice("uphold", "The decision stands"),
+                                   SelectChoice("overturn", "Overturn the decision")])
+    # Checked by the service (they matter only when a dismissal is overturned).
+    outcome = RadioField("If you overturn a dismissal: what to do instead", validators=[Optional()], choices=[],
+                         validate_choice=False)
+    rule = SelectField("The rule", validators=[Optional()], validate_choice=False)
     facts = TextAreaField("The facts you relied on (sent to the people concerned)",
                           validators=[DataRequired(message="Write the facts you relied on."), Length(max=FACTS_MAX)])
 
     def for_item(self, kind: ItemKind, outcomes: list[Outcome]) -> AppealDecisionForm:
-        self.outcome.choices = [(o.value, OUTCOME_LABELS[o]) for o in outcomes if o is not Outcome.DISMISSED]
+        self.outcome.choices = [SelectChoice(o.value, OUTCOME_LABELS[o]) for o in outcomes if o is not Outcome.DISMISSED]
         self.rule.choices = _rule_choices(kind)
         return self

@@ -81,6 +81,11 @@ def report(kind: str, item_id: int):
     item = _item_or_404(kind, item_id)
     form = ReportForm().for_kind(item.kind)
     if request.method == "GET":
+        try:
+            moderated_items.check_reportable(item)
+        except DomainError as gone:  # withdrawn, or already removed: say so (410 Gone)
+            return render_template("moderation/report.html", form=None, item=item, gone=str(gone),
+                                   back=_back_to(item)), 410
         suggested = request.args.get("reason", "")
         if suggested in {text.rule.value for text in rules_for(item.kind)}:
             form.reason.data = suggested

@@ -89,7 +89,7 @@ def decide_appeal(appeal: Appeal, moderator: User, *, overturn: bool, facts: str
     item = moderated_items.load_key(decision.target_key)
     if overturn and decision.outcome is Outcome.DISMISSED:
         # Checked before anything is written, so a wrong choice leaves the appeal open.
-        decisions.check_choice(item, outcome or "", rule or "")
+        decisions.check_action_on_appeal(item, outcome, rule)
     values = {"moderator_id": moderator.id, "decided_at": now, "facts": facts}
     new: Decision | None = None
     if not overturn:

@@ -56,6 +56,14 @@ def check_choice(item: Item, outcome: Outcome | str, rule: Rule | str) -> tuple[
     return outcome, rule
 
 
+def check_action_on_appeal(item: Item, outcome: Outcome | str | None, rule: Rule | str | None) -> tuple[Outcome, Rule]:
+    """Overturning a dismissal acts on the item: remove it, or a notice."""
+    outcome, rule = check_choice(item, outcome or "", rule or "")
+    if outcome is Outcome.DISMISSED:
+        raise Invalid("Overturning a dismissal means removing the item or issuing a notice; choose which.")
+    return outcome, rule
+
+
 def require_not_party(moderator: User, item: Item, reporter_ids: set[int]) -> None:
     if moderator.id == item.author_id:
         raise NotAllowed("You wrote this, so another moderator must decide.")
@@ -92,9 +100,7 @@ def decide_on_appeal(item: Item, moderator: User, *, appealed: Decision, outcome
                      rule: Rule | str, facts: str, now: datetime) -> Decision:
     """An appeal overturned a dismissal: the item is acted on now, finally (no further appeal).
     The appeal's own statement tells the reporters; this one tells whom the action affects."""
-    outcome, rule = check_choice(item, outcome, rule)
-    if outcome is Outcome.DISMISSED:
-        raise Invalid("Overturning a dismissal means removing the item or issuing a notice; choose which.")
+    outcome, rule = check_action_on_appeal(item, outcome, rule)
     decision = _record(item, moderator, outcome=outcome, rule=rule, facts=facts, now=now, appeal_until=None,
                        appeal_of_id=appealed.id)
     _apply(item, decision, moderator, now=now)

@@ -75,8 +75,14 @@ class Item:
         if self.kind is ItemKind.LISTING:
             return f"the listing of {name}"
         what = "an offer" if self.is_offer else "a message"
-        by = name if self.author_side is Side.BUSINESS else "the reviewer"
-        return f"{what} from {by} in a private thread about a review of {name}"
+        if self.author_side is Side.BUSINESS:
+            return f"{what} from {name} in a private thread"
+        return f"{what} from a reviewer in a private thread with {name}"
+
+    @property
+    def title(self) -> str:
+        """The label as a heading ("A review of Corner Cafe")."""
+        return self.label[0].upper() + self.label[1:]
 
     @property
     def columns(self) -> dict[str, object]:
@@ -122,7 +128,9 @@ def can_see(user: User | None, item: Item) -> bool:
     if item.kind is ItemKind.LISTING:
         return True
     review = item.review
-    if item.kind is not ItemKind.MESSAGE and review.status in (ReviewStatus.PUBLISHED, ReviewStatus.REMOVED):
+    # A withdrawn or removed review is no secret (its placeholder or its text was public): the
+    # report page says why it cannot be reported rather than pretending it never existed.
+    if item.kind is not ItemKind.MESSAGE and review.status is not ReviewStatus.HELD:
         return True
     return access.can_see_private(user, review)
 
