@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 
 from reviewsite.clock import now_utc
@@ -29,7 +28,7 @@ from reviewsite.services import (
 )
 from reviewsite.services.errors import DomainError
 from reviewsite.services.rules import RULES, rule_text, rules_for
-from reviewsite.web import attempt, form_status
+from reviewsite.web import account_or_address, attempt, form_status
 
 bp = Blueprint("moderation", __name__)
 bp.add_app_template_global(rule_text, "rule_text")
@@ -37,10 +36,6 @@ bp.add_app_template_global(lambda rule: rule_text(rule).title, "rule_title")
 
 # Reports per person: enough for anyone reporting in good faith, too few to flood the queue.
 REPORT_LIMIT = "10 per hour;30 per day"
-
-
-def per_account() -> str:
-    return f"account:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
 
 
 def moderators_only(view):
@@ -75,7 +70,7 @@ def outcomes_for(item: moderated_items.Item) -> list[Outcome]:
 
 @bp.route("/report/<kind>/<int:item_id>", methods=["GET", "POST"])
 @limiter.limit(REPORT_LIMIT, methods=["POST"])
-@limiter.limit(REPORT_LIMIT, methods=["POST"], key_func=per_account)
+@limiter.limit(REPORT_LIMIT, methods=["POST"], key_func=account_or_address)
 @login_required
 def report(kind: str, item_id: int):
     item = _item_or_404(kind, item_id)

@@ -25,17 +25,20 @@ from reviewsite.reviews.forms import (
     ResponseForm,
     ReviewForm,
 )
-from reviewsite.services import access, businesses, reviews, thread
+from reviewsite.services import access, businesses, public_moderation, reviews, thread
 from reviewsite.services import reports as moderation_reports
 from reviewsite.services.conditions import ConditionLanguage
 from reviewsite.services.settings import window_policy
-from reviewsite.web import attempt, form_status
+from reviewsite.web import account_or_address, attempt, form_status
 
 bp = Blueprint("reviews", __name__)
 
 
 def _business_or_404(slug: str) -> Business:
-    return businesses.by_slug(slug) or abort(404)
+    business = businesses.by_slug(slug) or abort(404)
+    if public_moderation.listing_removal(business.id) is not None:
+        abort(410)  # moderators removed the listing: nothing to review
+    return business
 
 
 def _private_review_or_404(review_id: int) -> Review:
@@ -130,6 +133,7 @@ THREAD_LIMIT = "60 per hour"
 
 @bp.route("/reviews/<int:review_id>/messages", methods=["POST"])
 @limiter.limit(THREAD_LIMIT)
+@limiter.limit(THREAD_LIMIT, key_func=account_or_address)
 @login_required
 def post_message(review_id: int):
     return _submit(review_id, "message_form", MessageForm,
@@ -140,6 +144,7 @@ def post_message(review_id: int):
 
 @bp.route("/reviews/<int:review_id>/offers", methods=["POST"])
 @limiter.limit(THREAD_LIMIT)
+@limiter.limit(THREAD_LIMIT, key_func=account_or_address)
 @login_required
 def make_offer(review_id: int):
     return _submit(review_id, "offer_form", OfferForm,

@@ -215,6 +215,5 @@ def restore(item: Item, decision: Decision, moderator: User, *, now: datetime) -
             compare_and_set(review, ReviewAction.RESPOND, Review.response_body.is_(None),
                             response_body=decision.snapshot, response_updated_at=now)
             record(review, "response_restored", actor_id=moderator.id, now=now, decision_id=decision.id)
-            listings.changed([review.business_id])
-    elif item.kind is ItemKind.LISTING:
-        listings.changed([item.business.id])
+    if item.kind in (ItemKind.RESPONSE, ItemKind.LISTING):
+        listings.changed([item.business.id])  # the removal line goes, whatever else happened

@@ -13,7 +13,7 @@ import pytest
 from reviewsite.models import Delivery, ItemKind
 from reviewsite.notifications import delivery
 from reviewsite.notifications.catalogue import TOPICS
-from reviewsite.services import appeals, decisions, preferences, reviews
+from reviewsite.services import appeals, decisions, preferences
 from reviewsite.unit_of_work import unit_of_work
 from tests.moderation_world import item, people, published, report  # noqa: F401 - fixtures
 

@@ -21,7 +21,6 @@ from reviewsite.models import (
     Business,
     Decision,
     DecisionStatus,
-    ItemKind,
     ModerationEvent,
     NoticeStatus,
     Notification,
