@@ -68,16 +68,20 @@ def sweep() -> None:
                f"notices_ended={len(ended)} mail={outcomes}")
 
 
+def _account(email: str) -> User:
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no account with email {email}")
+    return user
+
+
 @click.command("create-moderator")
 @with_appcontext
 @click.argument("email")
 def create_moderator(email: str) -> None:
     """Give an existing account moderator powers."""
     with unit_of_work():
-        user = accounts.find_by_email(email)
-        if user is None:
-            raise click.ClickException(f"no account with email {email}")
-        moderation.appoint(user, now=now_utc())
+        moderation.appoint(_account(email), now=now_utc())
     click.echo(f"{email} is now a moderator")
 
 
@@ -87,9 +91,7 @@ def create_moderator(email: str) -> None:
 def remove_moderator(email: str) -> None:
     """Take moderator powers away from an account (its past decisions stay, in the log)."""
     with unit_of_work():
-        user = accounts.find_by_email(email)
-        if user is None:
-            raise click.ClickException(f"no account with email {email}")
+        user = _account(email)
         if not user.is_moderator:
             raise click.ClickException(f"{email} is not a moderator")
         moderation.dismiss_moderator(user, now=now_utc())

@@ -51,6 +51,7 @@ def upgrade():
     with op.batch_alter_table('decision', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_decision_author_id'), ['author_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_decision_business_id'), ['business_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_decision_review_id'), ['review_id'], unique=False)
         batch_op.create_index('ix_decision_decided', ['decided_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_decision_target_key'), ['target_key'], unique=False)
 
@@ -126,6 +127,7 @@ def upgrade():
         batch_op.create_index('ix_report_created', ['created_at'], unique=False)
         batch_op.create_index('ix_report_open', ['created_at'], unique=False, postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'"))
         batch_op.create_index(batch_op.f('ix_report_reporter_id'), ['reporter_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_report_review_id'), ['review_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_report_target_key'), ['target_key'], unique=False)
         batch_op.create_index('uq_report_open_flag', ['target_key'], unique=True, postgresql_where=sa.text("status = 'open' AND reporter_id IS NULL"), sqlite_where=sa.text("status = 'open' AND reporter_id IS NULL"))
         batch_op.create_index('uq_report_open_per_reporter', ['reporter_id', 'target_key'], unique=True, postgresql_where=sa.text("status = 'open' AND reporter_id IS NOT NULL"), sqlite_where=sa.text("status = 'open' AND reporter_id IS NOT NULL"))

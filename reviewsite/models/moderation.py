@@ -95,7 +95,8 @@ class Report(db.Model):
     kind: Mapped[ItemKind] = mapped_column(_KIND)
     target_key: Mapped[str] = mapped_column(String(40), index=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("business.id"), index=True)
-    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
+    # Indexed: the private thread page reads its messages' flags by review.
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("thread_message.id"))
     # Who wrote the item (a review, a message); None when the business as such did (a
     # response, a listing). author_side says whose it is.
@@ -146,7 +147,7 @@ class Decision(db.Model):
     kind: Mapped[ItemKind] = mapped_column(_KIND)
     target_key: Mapped[str] = mapped_column(String(40), index=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("business.id"), index=True)
-    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
+    review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("thread_message.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     author_side: Mapped[Side] = mapped_column(_SIDE)

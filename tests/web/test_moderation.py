@@ -362,3 +362,26 @@ def test_a_notice_shows_on_the_business_page_cached_or_not_and_leaves_when_it_en
     assert "notices_ended=1" in result.output
     for viewer in (client, signed_in):
         assert "Notice from our moderators" not in page_html(viewer, "/b/corner-cafe")
+
+
+def test_a_pressed_reviewer_reports_a_message_in_two_clicks(app, client, site):
+    """Click 1: "Report this message" in the thread, the likely reason already chosen; click 2:
+    send. The business, reporting the reviewer's message, chooses the reason itself."""
+    client.login(site.reviewer)
+    page = page_html(client, f"/reviews/{site.held_id}")
+    link = re.search(rf'href="(/report/message/{site.message_id}\?reason=pressure)">Report this message', page)
+    form = page_html(client, link.group(1))
+    assert re.search(r'checked[^>]*value="pressure"|value="pressure"[^>]*checked', form)
+    assert report_over_http(client, "message", site.message_id, reason="pressure").status_code == 302
+    assert "(you reported it)" in page_html(client, f"/reviews/{site.held_id}")
+    client.logout()
+    client.login(site.owner)
+    with app.app_context(), unit_of_work():
+        from reviewsite.models import Review
+
+        answer = thread.reply(db.session.get(Review, site.held_id), db.session.get(Review, site.held_id).author,
+                              "Refund me or else.", now=app.config["CLOCK"].now())
+        answer_id = answer.id
+    page = page_html(client, f"/reviews/{site.held_id}")
+    assert f'href="/report/message/{answer_id}">Report this message' in page
+    assert f'/report/message/{site.message_id}' not in page, "not one's own side's message"
