@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from reviewsite.clock import now_utc
 from reviewsite.extensions import db, limiter
-from reviewsite.models import Appeal, Decision, ItemKind, Outcome
+from reviewsite.models import Appeal, Decision, ItemKind
 from reviewsite.moderation.forms import AppealDecisionForm, AppealForm, DecisionForm, ReportForm
 from reviewsite.services import (
     appeals,
@@ -56,13 +56,6 @@ def _item_or_404(kind: str, item_id: int) -> moderated_items.Item:
     if item is None or not moderated_items.can_see(current_user, item):
         abort(404)
     return item
-
-
-def outcomes_for(item: moderated_items.Item) -> list[Outcome]:
-    allowed = [Outcome.DISMISSED, Outcome.REMOVED]
-    if moderated_items.may_get_notice(item):
-        allowed.append(Outcome.NOTICE)
-    return allowed
 
 
 # -- reporting ------------------------------------------------------------------------------------
@@ -124,7 +117,7 @@ def _decision_page(decision: Decision, form: AppealForm | None = None, status: i
     refusal = appeals.refusal(decision, current_user, now=now_utc())
     final = decisions.made_on_appeal_of(decision)
     return render_template(
-        "moderation/decision.html", decision=decision, item=item, rule=rule_text(decision.rule),
+        "moderation/decision.html", decision=decision, item=item,
         refusal=str(refusal) if refusal is not None else None, may_appeal=refusal is None,
         form=form or AppealForm(formdata=None), final_decision=final, back=_back_to(item) if item else None,
     ), status
@@ -166,9 +159,9 @@ def queue():
 def _case_page(item: moderated_items.Item, form: DecisionForm | None = None, status: int = 200):
     found = moderation_queue.case(item, current_user)
     if form is None:
-        form = DecisionForm(formdata=None).for_item(item.kind, outcomes_for(item))
+        form = DecisionForm(formdata=None).for_item(item.kind, moderated_items.outcomes_for(item))
         form.rule.data = found.default_rule
-    return render_template("moderation/case.html", case=found, item=item, form=form, rule_text=rule_text), status
+    return render_template("moderation/case.html", case=found, item=item, form=form), status
 
 
 @bp.route("/moderation/cases/<kind>/<int:item_id>", methods=["GET", "POST"])
@@ -177,9 +170,9 @@ def case(kind: str, item_id: int):
     item = moderated_items.load(kind, item_id) or abort(404)
     if request.method == "GET":
         return _case_page(item)
-    form = DecisionForm().for_item(item.kind, outcomes_for(item))
+    form = DecisionForm().for_item(item.kind, moderated_items.outcomes_for(item))
     if form.validate_on_submit():
-        ok, made = attempt(lambda: decisions.decide(item, current_user, outcome=form.outcome.data,
+        ok, _ = attempt(lambda: decisions.decide(item, current_user, outcome=form.outcome.data,
                                                     rule=form.rule.data, facts=form.facts.data, now=now_utc()), form)
         if ok:
             flash("Decided. The statement of reasons is on its way to the people concerned.", "success")
@@ -192,10 +185,10 @@ def _appeal_page(appeal_row: Appeal, form: AppealDecisionForm | None = None, sta
     entry = moderation_queue.appeal_entry(appeal_row, current_user)
     item = entry.item
     if form is None:
-        form = AppealDecisionForm(formdata=None).for_item(item.kind, outcomes_for(item))
+        form = AppealDecisionForm(formdata=None).for_item(item.kind, moderated_items.outcomes_for(item))
         form.rule.data = appeal_row.decision.rule.value
     return render_template("moderation/appeal_case.html", entry=entry, appeal=appeal_row, item=item,
-                           case=moderation_queue.case(item, current_user), form=form, rule_text=rule_text), status
+                           case=moderation_queue.case(item, current_user), form=form), status
 
 
 @bp.route("/moderation/appeals/<int:appeal_id>", methods=["GET", "POST"])
@@ -205,7 +198,7 @@ def appeal_case(appeal_id: int):
     if request.method == "GET":
         return _appeal_page(found)
     item = moderated_items.load_key(found.decision.target_key) or abort(404)
-    form = AppealDecisionForm().for_item(item.kind, outcomes_for(item))
+    form = AppealDecisionForm().for_item(item.kind, moderated_items.outcomes_for(item))
     if form.validate_on_submit():
         ok, _ = attempt(lambda: appeals.decide_appeal(
             found, current_user, overturn=form.verdict.data == "overturn", facts=form.facts.data, now=now_utc(),

@@ -51,7 +51,7 @@ def check_choice(item: Item, outcome: Outcome | str, rule: Rule | str) -> tuple[
         raise Invalid("Choose a decision and a rule from the lists.") from None
     if rule_text(rule) not in rules_for(item.kind):
         raise Invalid("That rule is for messages in a private thread; choose another.")
-    if outcome is Outcome.NOTICE and not (moderated_items.may_get_notice(item) and rule in NOTICE_RULES):
+    if outcome is Outcome.NOTICE and not (outcome in moderated_items.outcomes_for(item) and rule in NOTICE_RULES):
         raise Invalid(NOTICE_REFUSED)
     return outcome, rule
 

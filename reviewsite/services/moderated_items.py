@@ -180,6 +180,11 @@ def may_get_notice(item: Item) -> bool:
     return item.kind is ItemKind.MESSAGE and item.author_side is Side.BUSINESS
 
 
+def outcomes_for(item: Item) -> list[Outcome]:
+    """What a moderator may decide about this item."""
+    return [Outcome.DISMISSED, Outcome.REMOVED, *([Outcome.NOTICE] if may_get_notice(item) else [])]
+
+
 def remove(item: Item, decision: Decision, moderator: User, *, now: datetime) -> None:
     """Take the item down. A review leaves the average and the page (``reviews.remove``); a
     response is cleared (its words kept on the decision, for an appeal); a listing or a message
