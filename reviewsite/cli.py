@@ -9,7 +9,9 @@ from flask.cli import with_appcontext
 from reviewsite.clock import now_utc
 from reviewsite.models import User
 from reviewsite.notifications import delivery
-from reviewsite.services import accounts, businesses, digests, mail_queue, publication, reminders, reviews
+from reviewsite.services import (
+    accounts, businesses, digests, mail_queue, moderation, pressure_notices, publication, reminders, reviews,
+)
 from reviewsite.services.window import window_policy
 from reviewsite.unit_of_work import unit_of_work
 
@@ -54,15 +56,25 @@ def seed_demo() -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep() -> None:
-    """Run every sweep once, without a worker: publish, remind, digest, deliver mail."""
+    """Run every sweep once, without a worker: publish, remind, digest, end notices, deliver mail."""
     with unit_of_work():
         published = publication.publish_due(now=now_utc())
     with unit_of_work():
         reminded = reminders.send_due_reminders(now=now_utc())
     with unit_of_work():
         digested = digests.queue_digests(now=now_utc())
+    with unit_of_work():
+        ended = pressure_notices.expire_due(now=now_utc())
     outcomes = delivery.deliver_pending()
-    click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} mail={outcomes}")
+    click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} "
+               f"notices_ended={len(ended)} mail={outcomes}")
+
+
+def _account(email: str) -> User:
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no account with email {email}")
+    return user
 
 
 @click.command("create-moderator")
@@ -71,11 +83,21 @@ def sweep() -> None:
 def create_moderator(email: str) -> None:
     """Give an existing account moderator powers."""
     with unit_of_work():
-        user = accounts.find_by_email(email)
-        if user is None:
-            raise click.ClickException(f"no account with email {email}")
-        accounts.make_moderator(user)
+        moderation.appoint(_account(email), now=now_utc())
     click.echo(f"{email} is now a moderator")
+
+
+@click.command("remove-moderator")
+@with_appcontext
+@click.argument("email")
+def remove_moderator(email: str) -> None:
+    """Take moderator powers away from an account (its past decisions stay, in the log)."""
+    with unit_of_work():
+        user = _account(email)
+        if not user.is_moderator:
+            raise click.ClickException(f"{email} is not a moderator")
+        moderation.dismiss_moderator(user, now=now_utc())
+    click.echo(f"{email} is no longer a moderator")
 
 
 @click.group("outbox")
@@ -101,5 +123,5 @@ def outbox_retry(ids: tuple[int, ...]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (seed_demo, sweep, create_moderator, outbox):
+    for command in (seed_demo, sweep, create_moderator, remove_moderator, outbox):
         app.cli.add_command(command)

@@ -47,3 +47,15 @@ def now_utc() -> datetime:
         if clock is not None:
             return clock.now()
     return _system.now()
+
+
+def format_when(value: datetime | None) -> str:
+    """An instant as the site writes it in text (pages, emails, messages from the services)."""
+    if value is None:
+        return ""
+    return value.strftime("%d %b %Y, %H:%M UTC")
+
+
+def format_day(value: datetime | None) -> str:
+    """A date without the time, as public moderation lines give it ("02 Mar 2026")."""
+    return value.strftime("%d %b %Y") if value is not None else ""

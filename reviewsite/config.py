@@ -206,6 +206,11 @@ def from_environment() -> dict[str, Any]:
         "SWEEP_BATCH_SIZE": _int("SWEEP_BATCH_SIZE", 500),
         # Thread messages within this many seconds become one email (no mail per keystroke-burst).
         "MESSAGE_GATHER_SECONDS": _int("MESSAGE_GATHER_SECONDS", 120),
+        # Trust and safety: how long the person a decision affects may appeal it (the EU's Digital
+        # Services Act, art. 20, asks for at least six months), and how long a public notice on a
+        # business that pressed a reviewer stays on its page.
+        "APPEAL_WINDOW_SECONDS": _int("APPEAL_WINDOW_SECONDS", 183 * 24 * 3600),
+        "NOTICE_SECONDS": _int("NOTICE_SECONDS", 90 * 24 * 3600),
         # The daily digest goes out at the first sweep after this hour (UTC).
         "DIGEST_HOUR_UTC": _int("DIGEST_HOUR_UTC", 8),
         "MAIL_SERVER": mail_server,

@@ -21,7 +21,7 @@ import select
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, event, exc
+from sqlalchemy import Insert, Table, event, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -62,8 +62,9 @@ def _on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def insert_skipping_duplicates(table: Table, *unique: str) -> Insert:
-    """``INSERT ... ON CONFLICT (unique) DO NOTHING`` for the app's database.
+def insert_skipping_duplicates(table: Table, *unique: str, where: str | None = None) -> Insert:
+    """``INSERT ... ON CONFLICT (unique) [WHERE where] DO NOTHING`` for the app's database
+    (``where`` names a partial unique index by its condition).
 
     A second copy of a row that must exist once (a notification for the same fact and person, a
     second review by the same author) is skipped instead of failing the transaction, with no
@@ -71,13 +72,14 @@ def insert_skipping_duplicates(table: Table, *unique: str) -> Insert:
     SQLite write the statement the same way, but SQLAlchemy builds it with each dialect's own
     ``insert``; this is the one place that picks it. Add ``.returning(...)`` to learn which rows
     were written."""
-    return _insert_skipping_duplicates(db.engine.dialect.name, table, tuple(unique))
+    return _insert_skipping_duplicates(db.engine.dialect.name, table, tuple(unique), where)
 
 
 @cache
-def _insert_skipping_duplicates(dialect: str, table: Table, unique: tuple[str, ...]) -> Insert:
+def _insert_skipping_duplicates(dialect: str, table: Table, unique: tuple[str, ...], where: str | None) -> Insert:
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return build(table).on_conflict_do_nothing(index_elements=list(unique))
+    return build(table).on_conflict_do_nothing(index_elements=list(unique),
+                                               index_where=text(where) if where else None)
 
 
 def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

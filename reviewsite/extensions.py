@@ -31,7 +31,7 @@ db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
-# Rendered page fragments (the business page's reviews), keyed on versions kept in the database:
+# Rendered public pages (reviewsite/public/caching.py), keyed on versions kept in the database:
 # an entry is never invalidated, only no longer asked for. Settings: config.cache_settings.
 cache = Cache()
 

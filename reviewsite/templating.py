@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Flask
 from flask_login import current_user
 
-from reviewsite.clock import now_utc
+from reviewsite.clock import format_day, format_when, now_utc
 from reviewsite.services import notification_centre
-
-
-def format_when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%d %b %Y, %H:%M UTC")
 
 
 def stars_text(value: int) -> str:
@@ -27,6 +19,7 @@ def unread_count() -> int:
 
 def init_app(app: Flask) -> None:
     app.add_template_filter(format_when, "when")
+    app.add_template_filter(format_day, "day")
     app.add_template_filter(stars_text, "stars")
     app.add_template_global(now_utc, "now_utc")
     app.add_template_global(unread_count, "unread_count")

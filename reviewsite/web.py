@@ -7,6 +7,8 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import flash, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from reviewsite.services.errors import DomainError
@@ -28,6 +30,12 @@ def attempt(action: Callable[[], T], form: FlaskForm | None = None) -> tuple[boo
             flash(str(error), "error")
         return False, None
     return True, result
+
+
+def account_or_address() -> str:
+    """A rate-limit key per account for people signed in (beside the per-address default), so a
+    limit holds for one person whatever address they use."""
+    return f"account:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
 
 
 def safe_next(default: str) -> str:

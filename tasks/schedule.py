@@ -19,6 +19,7 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "publish-due-reviews": task_names.PUBLISH_DUE,
         "send-due-reminders": task_names.SEND_REMINDERS,
         "queue-daily-digests": task_names.QUEUE_DIGESTS,
+        "expire-pressure-notices": task_names.EXPIRE_NOTICES,
         "deliver-pending-notifications": task_names.DELIVER_PENDING,
     }
     return {

@@ -15,7 +15,7 @@ from flask import current_app
 
 from reviewsite import task_names
 from reviewsite.clock import now_utc
-from reviewsite.services import digests, publication, reminders
+from reviewsite.services import digests, pressure_notices, publication, reminders
 from reviewsite.unit_of_work import unit_of_work
 
 HINTS_PER_SWEEP = 20
@@ -70,3 +70,10 @@ def send_reminders() -> int:
 def queue_digests() -> int:
     with unit_of_work():
         return len(digests.queue_digests(now=now_utc()))
+
+
+@shared_task(name=task_names.EXPIRE_NOTICES)
+def expire_notices() -> int:
+    """End the public notices on businesses whose time has come (their pages change with it)."""
+    with unit_of_work():
+        return len(pressure_notices.expire_due(now=now_utc()))

@@ -35,6 +35,24 @@ def test_create_moderator(app, db_connection):
     assert result.exit_code != 0 and "no account" in result.output
 
 
+def test_operators_add_and_remove_moderators_and_the_log_says_so(app, db_connection):
+    from reviewsite.models import ModerationEvent
+
+    with app.app_context(), unit_of_work():
+        user = UserFactory(email="mo@example.com")
+        user_id = user.id
+    run(app, "create-moderator", "mo@example.com")
+    assert "no longer a moderator" in run(app, "remove-moderator", "mo@example.com")
+    with app.app_context():
+        assert not db.session.scalar(select(User.is_moderator).where(User.email == "mo@example.com"))
+        log = [(e.action, e.actor_id, e.details) for e in db.session.scalars(select(ModerationEvent))]
+        assert log == [("moderator_added", None, {"user_id": user_id}), ("moderator_removed", None, {"user_id": user_id})]
+    for args, message in ((["remove-moderator", "mo@example.com"], "is not a moderator"),
+                          (["remove-moderator", "nobody@example.com"], "no account")):
+        result = app.test_cli_runner().invoke(args=args)
+        assert result.exit_code != 0 and message in result.output
+
+
 def test_dead_mail_is_listed_and_can_be_retried(app, db_connection, clock):
     with app.app_context(), unit_of_work():
         user = UserFactory()

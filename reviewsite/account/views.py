@@ -33,6 +33,8 @@ def notifications():
 @login_required
 def open_notification(notification_id: int):
     ok, target = attempt(lambda: notification_centre.mark_read(current_user, notification_id, now=now_utc()))
+    if ok and target is not None and "decision_id" in (target.facts or {}):  # a statement of reasons
+        return redirect(url_for("moderation.decision", decision_id=target.facts["decision_id"]))
     if ok and target is not None and target.review_id is not None:
         return redirect(url_for("reviews.show", review_id=target.review_id))
     return redirect(url_for("account.notifications"))

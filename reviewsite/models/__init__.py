@@ -8,10 +8,36 @@ from reviewsite.models.notification import (
     Notification,
     NotificationPreference,
 )
+from reviewsite.models.moderation import (
+    Appeal,
+    AppealStatus,
+    Decision,
+    DecisionStatus,
+    ItemKind,
+    ModerationEvent,
+    NoticeStatus,
+    Outcome,
+    PressureNotice,
+    Report,
+    ReportStatus,
+    Rule,
+)
 from reviewsite.models.review import RemedyKind, Review, ReviewEvent, ReviewStatus, Side, ThreadMessage
 from reviewsite.models.user import User
 
 __all__ = [
+    "Appeal",
+    "AppealStatus",
+    "Decision",
+    "DecisionStatus",
+    "ItemKind",
+    "ModerationEvent",
+    "NoticeStatus",
+    "Outcome",
+    "PressureNotice",
+    "Report",
+    "ReportStatus",
+    "Rule",
     "Business",
     "Delivery",
     "DevMail",

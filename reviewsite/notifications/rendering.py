@@ -9,6 +9,7 @@ The MIME is written in ``mime.py``, imported only where mail is sent.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from dataclasses import dataclass
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
@@ -20,7 +21,15 @@ from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
 from reviewsite.models import Notification, Review
-from reviewsite.services.notification_kinds import KINDS, REMEDY_PHRASES, subject_for, summary_for, topic_of
+from reviewsite.services.notification_kinds import (
+    KINDS,
+    REMEDY_PHRASES,
+    STATEMENT_KINDS,
+    subject_for,
+    summary_for,
+    topic_of,
+)
+from reviewsite.notifications import statements
 from reviewsite.notifications.links import external_url
 from reviewsite.services import inbox, tokens
 
@@ -122,6 +131,10 @@ def _context(notification: Notification, batch: SharedParts) -> dict[str, object
         # As at the moment of the fact, not as the review is now.
         context["stars"] = notification.review_stars or review.stars
         context["publish_at"] = notification.review_publish_at or review.publish_at
+    if notification.kind in STATEMENT_KINDS:
+        context.update(statements.links(notification.facts))
+        context["facts"] = notification.facts
+        context["at"] = lambda iso: datetime.fromisoformat(iso) if iso else None
     return context
 
 

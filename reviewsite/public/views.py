@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, make_response, render_template, request
 from flask_login import current_user
 
 from reviewsite.clock import now_utc
 from reviewsite.public import caching, paging
 from reviewsite.public.forms import SearchForm
-from reviewsite.services import access, businesses, listings
+from reviewsite.services import access, businesses, listings, public_moderation
 
 bp = Blueprint("public", __name__)
 
@@ -51,6 +51,9 @@ def business(slug: str):
 
 def _business_page(slug: str, number: int, now: datetime) -> str:
     found = businesses.by_slug(slug) or abort(404)
+    removal = public_moderation.listing_removal(found.id)
+    if removal is not None:  # 410 Gone, with the public line; never stored by the page cache
+        abort(make_response(render_template("moderation/listing_removed.html", business=found, removal=removal), 410))
     held = listings.held_summary(found, now=now)
     # Reviews that read as published, and held ones, are exactly those the kept rating counts.
     page = paging.fetch(
@@ -60,4 +63,6 @@ def _business_page(slug: str, number: int, now: datetime) -> str:
     return render_template(
         "public/business.html", business=found, held=held, page=page,
         record=listings.complaint_record(found, now=now), is_member=access.is_member(current_user, found),
+        # A notice on the business and the lines left by removals (services/public_moderation.py).
+        moderation=public_moderation.for_business(found, now=now),
     )

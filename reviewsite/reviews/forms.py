@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -39,6 +39,8 @@ class ReviewForm(FlaskForm):
 
 class MessageForm(FlaskForm):
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=MESSAGE_MAX)])
+    # Set by the "Send anyway" button shown after a warning about condition language.
+    send_anyway = BooleanField(default=False)
 
 
 class ResponseForm(FlaskForm):
@@ -59,3 +61,4 @@ class OfferForm(FlaskForm):
     remedy = SelectField("What you offer", choices=[SelectChoice(k, v) for k, v in REMEDY_LABELS.items()],
                          validators=[DataRequired()])
     note = TextAreaField("Details", validators=[DataRequired(), Length(max=MESSAGE_MAX)])
+    send_anyway = BooleanField(default=False)

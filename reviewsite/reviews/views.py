@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
-from reviewsite.extensions import db
+from reviewsite.extensions import db, limiter
 from reviewsite.models import Business, RemedyKind, Review, ReviewStatus, Side, ThreadMessage
 from reviewsite.reviews.forms import (
     REMEDY_LABELS,
@@ -25,15 +25,20 @@ from reviewsite.reviews.forms import (
     ResponseForm,
     ReviewForm,
 )
-from reviewsite.services import access, businesses, publication, reviews, thread
+from reviewsite.services import access, businesses, public_moderation, publication, reviews, thread
+from reviewsite.services import reports as moderation_reports
+from reviewsite.services.conditions import ConditionLanguage
 from reviewsite.services.window import window_policy
-from reviewsite.web import attempt, form_status
+from reviewsite.web import account_or_address, attempt, form_status
 
 bp = Blueprint("reviews", __name__)
 
 
 def _business_or_404(slug: str) -> Business:
-    return businesses.by_slug(slug) or abort(404)
+    business = businesses.by_slug(slug) or abort(404)
+    if public_moderation.listing_removal(business.id) is not None:
+        abort(410)  # moderators removed the listing: nothing to review
+    return business
 
 
 def _private_review_or_404(review_id: int) -> Review:
@@ -85,7 +90,8 @@ def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
     return render_template(
         "reviews/private.html", review=review, side=access.side_of(current_user, review),
         policy=window_policy(), extension_left=reviews.extension_left(review),
-        remedy_labels=REMEDY_LABELS, **context), status
+        remedy_labels=REMEDY_LABELS, marks=moderation_reports.thread_marks(review, current_user),
+        **context), status
 
 
 @bp.route("/reviews/<int:review_id>")
@@ -112,20 +118,39 @@ def _submit(review_id: int, form_name: str, form_class: type[FlaskForm],
     return _private_page(review, 422, **{form_name: form})
 
 
+def _warned(form: FlaskForm, send: Callable[[], object]) -> object:
+    """Condition language refused: the form offers "Send anyway" next to the text kept for editing."""
+    try:
+        return send()
+    except ConditionLanguage:
+        form.condition_warning = True
+        raise
+
+
+# Thread messages and offers per person (the lead reconciles these with issue 10's limits).
+THREAD_LIMIT = "60 per hour"
+
+
 @bp.route("/reviews/<int:review_id>/messages", methods=["POST"])
+@limiter.limit(THREAD_LIMIT)
+@limiter.limit(THREAD_LIMIT, key_func=account_or_address)
 @login_required
 def post_message(review_id: int):
     return _submit(review_id, "message_form", MessageForm,
-                   lambda review, form: thread.reply(review, current_user, form.body.data, now=now_utc()),
+                   lambda review, form: _warned(form, lambda: thread.reply(
+                       review, current_user, form.body.data, now=now_utc(), send_anyway=form.send_anyway.data)),
                    "Message sent.")
 
 
 @bp.route("/reviews/<int:review_id>/offers", methods=["POST"])
+@limiter.limit(THREAD_LIMIT)
+@limiter.limit(THREAD_LIMIT, key_func=account_or_address)
 @login_required
 def make_offer(review_id: int):
     return _submit(review_id, "offer_form", OfferForm,
-                   lambda review, form: thread.offer_remedy(review, current_user, RemedyKind(form.remedy.data),
-                                                            form.note.data, now=now_utc()),
+                   lambda review, form: _warned(form, lambda: thread.offer_remedy(
+                       review, current_user, RemedyKind(form.remedy.data), form.note.data, now=now_utc(),
+                       send_anyway=form.send_anyway.data)),
                    "Offer sent.")
 
 

@@ -29,6 +29,7 @@ class Action(enum.StrEnum):
     EXTEND = "extend"
     WITHDRAW = "withdraw"
     REMOVE = "remove"
+    RESTORE = "restore"
     REMIND = "remind"
 
 
@@ -41,6 +42,7 @@ ALLOWED_FROM: dict[Action, frozenset[ReviewStatus]] = {
     Action.EXTEND: frozenset({H}),
     Action.WITHDRAW: frozenset({H, P}),
     Action.REMOVE: frozenset({H, P}),
+    Action.RESTORE: frozenset({R}),
     Action.REMIND: frozenset({H}),
 }
 
@@ -53,6 +55,7 @@ _REFUSALS = {
     Action.EXTEND: "Only a review in its make-it-right window can be extended.",
     Action.WITHDRAW: "This review has already been withdrawn or removed.",
     Action.REMOVE: "This review has already been withdrawn or removed.",
+    Action.RESTORE: "Only a removed review can be restored.",
     Action.REMIND: "Only a review in its make-it-right window needs a reminder.",
 }
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Any
+
 from reviewsite.models import Notification
 
 
@@ -83,6 +85,13 @@ KINDS: dict[str, Kind] = {
         "review_updates",
     ),
     "digest": Kind("Your daily summary from {site}", "Your daily summary", "digest"),
+    # Statements of reasons always go (no topic): the person affected must learn how to appeal.
+    "moderation_decision": Kind(
+        "A moderator’s decision about {item}", "A moderator decided about {item}: {outcome_phrase}", None
+    ),
+    "appeal_decision": Kind(
+        "The decision on the appeal about {item}", "The appeal about {item} is decided: {appeal_phrase}", None
+    ),
 }
 
 
@@ -92,6 +101,25 @@ REMEDY_PHRASES = {
     "credit": "a credit",
     "apology": "an apology",
 }
+
+
+# Statements of reasons: mandatory mail about a moderation decision, worded from its facts.
+STATEMENT_KINDS = ("moderation_decision", "appeal_decision")
+OUTCOME_PHRASES = {
+    "dismissed": "left as it is",
+    "removed": "removed",
+    "notice": "a public notice on the business page",
+}
+APPEAL_PHRASES = {"upheld": "the decision stands", "overturned": "the decision was overturned"}
+
+
+def statement_fields(facts: dict[str, Any]) -> dict[str, object]:
+    """The words of a statement of reasons' subject and summary, from its facts."""
+    return {
+        "item": facts.get("item", ""),
+        "outcome_phrase": OUTCOME_PHRASES.get(facts.get("outcome", ""), ""),
+        "appeal_phrase": APPEAL_PHRASES.get(facts.get("appeal_outcome", ""), ""),
+    }
 
 
 def topic_of(kind: str) -> str | None:
@@ -108,6 +136,8 @@ def _fields(notification: Notification) -> dict[str, object]:
     remedy = facts.get("remedy", "")
     fields["remedy"] = remedy
     fields["remedy_phrase"] = REMEDY_PHRASES.get(remedy, "a remedy")
+    if notification.kind in STATEMENT_KINDS:
+        fields.update(statement_fields(facts))
     review = notification.review
     if review is not None:
         fields["business"] = review.business.name

@@ -15,7 +15,8 @@ from reviewsite.services.errors import Conflict
 T = TypeVar("T")
 
 
-def insert_unique(entity: type[T], values: Mapping[str, Any], *, unique: Sequence[str], conflict_message: str) -> T:
+def insert_unique(entity: type[T], values: Mapping[str, Any], *, unique: Sequence[str], conflict_message: str,
+                  where: str | None = None) -> T:
     """Insert one row of ``entity`` unless a row with the same ``unique`` columns exists, and
     return it as a persistent object.
 
@@ -23,11 +24,12 @@ def insert_unique(entity: type[T], values: Mapping[str, Any], *, unique: Sequenc
     nothing and becomes a :class:`Conflict` with ``conflict_message``; the transaction goes on
     unharmed, with no savepoint. Other constraint violations still fail. The keys of ``values``
     are column names, which must also be the entity's attribute names; columns not given take
-    their table defaults and are loaded from the row if they are ever read."""
+    their table defaults and are loaded from the row if they are ever read. ``where`` is the
+    condition of a partial unique index, when the uniqueness holds only for some rows."""
     mapper = inspect(entity)
     table = mapper.local_table
     primary_key = tuple(mapper.primary_key)
-    statement = insert_skipping_duplicates(table, *unique).returning(*primary_key)
+    statement = insert_skipping_duplicates(table, *unique, where=where).returning(*primary_key)
     returned = db.session.execute(statement, dict(values)).first()
     if returned is None:
         raise Conflict(conflict_message)

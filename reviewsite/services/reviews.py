@@ -152,8 +152,10 @@ def withdraw(review: Review, actor: User, *, now: datetime) -> None:
     notify("review_withdrawn", members.member_ids(review.business_id), now=now, review=review)
 
 
-def remove(review: Review, moderator: User, *, reason: str, now: datetime) -> None:
-    """A moderator removes a review on rating-neutral grounds, always with a statement of reasons."""
+def remove(review: Review, moderator: User, *, reason: str, now: datetime, tell_author: bool = True) -> None:
+    """A moderator removes a review on rating-neutral grounds, always with a statement of reasons.
+    ``reason`` is the public line; ``tell_author=False`` when the author gets the full statement
+    of reasons from the moderation decision instead (``services/decisions.py``)."""
     if not moderator.is_moderator:
         raise NotAllowed("Only a moderator can remove a review.")
     reason = validation.text(reason, "statement of reasons", 2000)
@@ -162,5 +164,24 @@ def remove(review: Review, moderator: User, *, reason: str, now: datetime) -> No
                     status=ReviewStatus.REMOVED, removed_at=now, removal_reason=reason, reminder_due_at=None)
     listings.adjust_rating(review.business_id, count=-1, stars=-stars)
     audit(review, "removed", actor_id=moderator.id, now=now, from_status=was_status, to_status=ReviewStatus.REMOVED)
-    notify("review_removed", [review.author_id, *members.member_ids(review.business_id)], now=now, review=review)
+    told = [review.author_id] if tell_author else []
+    notify("review_removed", [*told, *members.member_ids(review.business_id)], now=now, review=review)
 
+
+def restore(review: Review, moderator: User, *, now: datetime) -> None:
+    """An appeal overturned a removal: the review is shown again and its stars count again. A
+    review removed while held goes back into its window if the window is still open, and is
+    published now if the window ended meanwhile (invariant 3: nothing stays private forever)."""
+    if not moderator.is_moderator:
+        raise NotAllowed("Only a moderator can restore a review.")
+    stars = review.stars
+    if review.published_at is not None:
+        values: dict[str, object] = {"status": ReviewStatus.PUBLISHED}
+    elif review.publish_at is not None and review.publish_at > now:
+        values = {"status": ReviewStatus.HELD}
+    else:
+        values = {"status": ReviewStatus.PUBLISHED, "published_at": now, "released_by": Side.SYSTEM}
+    compare_and_set(review, Action.RESTORE, removed_at=None, removal_reason=None, **values)
+    listings.adjust_rating(review.business_id, count=1, stars=stars)
+    audit(review, "restored", actor_id=moderator.id, now=now, from_status=ReviewStatus.REMOVED,
+          to_status=values["status"])

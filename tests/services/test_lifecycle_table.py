@@ -30,6 +30,8 @@ EXPECTED = {
     "extend": {HELD: HELD},
     "withdraw": {HELD: WITHDRAWN, PUBLISHED: WITHDRAWN},
     "remove": {HELD: REMOVED, PUBLISHED: REMOVED},
+    # An appeal overturned the removal; this one was removed while held, its window still open.
+    "restore": {REMOVED: HELD},
 }
 
 STATE_COLUMNS = {
@@ -72,6 +74,8 @@ def perform(action: str, review: Review, owner, moderator, clock) -> None:
         reviews.withdraw(review, author, now=clock.now())
     elif action == "remove":
         reviews.remove(review, moderator, reason="Contains a phone number.", now=clock.now())
+    elif action == "restore":
+        reviews.restore(review, moderator, now=clock.now())
     else:  # pragma: no cover - the table names every action
         raise AssertionError(action)
 

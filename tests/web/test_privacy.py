@@ -25,6 +25,13 @@ PAGES = [
     "/dev/mailbox/2",
     "/dev/mailbox/3",
     "/reviews/999999",
+    "/report/review/{held_id}",
+    "/report/message/1",
+    "/me/reports",
+    "/moderation",
+    "/moderation/cases/review/{held_id}",
+    "/transparency",
+    "/rules",
 ]
 
 

@@ -1,0 +1,83 @@
+"""What the public sees of moderation on a business page: the notice while it lasts, and one line
+for each review or response moderators removed ("removed by moderators on <date>: <rule>").
+
+Read models for ``templates/public/business.html``: every service that changes what they return
+bumps ``listing_version`` in the same transaction (decisions, appeals, the notice sweep), so the
+page cache keyed on it is never stale. They hold no words of what was removed, and no stars: the
+line is the same whatever the rating was (invariant 9).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from reviewsite.extensions import db
+from reviewsite.models import Business, Decision, DecisionStatus, ItemKind, NoticeStatus, Outcome, PressureNotice
+from reviewsite.services.rules import RuleText, rule_text
+
+SHOWN_REMOVALS = 20
+_WHAT = {ItemKind.REVIEW: "A review", ItemKind.RESPONSE: "A response from the business"}
+
+
+@dataclass(frozen=True)
+class NoticeLine:
+    issued_at: datetime
+    ends_at: datetime
+    rule: RuleText
+
+
+@dataclass(frozen=True)
+class RemovalLine:
+    what: str
+    removed_at: datetime
+    rule: RuleText
+
+
+@dataclass(frozen=True)
+class PublicRecord:
+    notices: list[NoticeLine]
+    removals: list[RemovalLine]
+    removals_total: int
+
+    @property
+    def more_removals(self) -> int:
+        return self.removals_total - len(self.removals)
+
+
+def _removals_in_force(business_id: int, kinds: tuple[ItemKind, ...]):
+    return (Decision.business_id == business_id, Decision.kind.in_(kinds), Decision.outcome == Outcome.REMOVED,
+            Decision.status == DecisionStatus.IN_FORCE)
+
+
+def for_business(business: Business, *, now: datetime) -> PublicRecord:
+    notices = [
+        NoticeLine(issued_at, ends_at, rule_text(rule))
+        for issued_at, ends_at, rule in db.session.execute(
+            select(PressureNotice.issued_at, PressureNotice.ends_at, PressureNotice.rule)
+            .where(PressureNotice.business_id == business.id, PressureNotice.status == NoticeStatus.ACTIVE,
+                   PressureNotice.ends_at > now)
+            .order_by(PressureNotice.issued_at.desc())
+        )
+    ]
+    condition = _removals_in_force(business.id, tuple(_WHAT))
+    total = db.session.scalar(select(func.count(Decision.id)).where(*condition)) or 0
+    removals = [
+        RemovalLine(_WHAT[kind], decided_at, rule_text(rule))
+        for kind, decided_at, rule in db.session.execute(
+            select(Decision.kind, Decision.decided_at, Decision.rule).where(*condition)
+            .order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(SHOWN_REMOVALS)
+        )
+    ] if total else []
+    return PublicRecord(notices=notices, removals=removals, removals_total=total)
+
+
+def listing_removal(business_id: int) -> RemovalLine | None:
+    """The removal in force of the listing itself, if moderators removed it."""
+    row = db.session.execute(
+        select(Decision.decided_at, Decision.rule).where(*_removals_in_force(business_id, (ItemKind.LISTING,)))
+        .order_by(Decision.id.desc()).limit(1)
+    ).first()
+    return RemovalLine("This listing", row.decided_at, rule_text(row.rule)) if row else None
