@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from celery import shared_task
 from flask import current_app
 
-from reviewsite.clock import now_utc
+from reviewsite.clock import database_now
 from reviewsite.notifications import PUBLISH_DUE_TASK
 from reviewsite.services import reviews
 from reviewsite.unit_of_work import unit_of_work
@@ -23,25 +23,26 @@ def publish_due(hint: bool = False) -> int:
     A sweep from beat also schedules short-range "hint" runs at the release times that fall
     before the next sweep, so a review goes out at its time rather than up to one interval late.
     The hints are an optimisation only: beat's sweep stays the guarantee (invariant 3), and a
-    hint that runs early publishes nothing, since the service refuses what is not yet due."""
+    hint that runs early publishes nothing, since the service refuses what is not yet due. What
+    is due is judged by the database's clock (``database_now``), whatever this host's says."""
     interval = current_app.config["SWEEP_INTERVAL_SECONDS"]
     batch = current_app.config["SWEEP_BATCH_SIZE"]
     deadline = time.monotonic() + interval
     published = 0
     while True:
         with unit_of_work():
-            ids = reviews.publish_due(now=now_utc(), limit=batch)
+            ids = reviews.publish_due(now=database_now(), limit=batch)
         published += len(ids)
         if len(ids) < batch or time.monotonic() > deadline:
             break
     if not hint:
-        _schedule_hints(now_utc(), timedelta(seconds=interval))
+        _schedule_hints(timedelta(seconds=interval))
     return published
 
 
-def _schedule_hints(now: datetime, interval: timedelta) -> None:
+def _schedule_hints(interval: timedelta) -> None:
     with unit_of_work():
-        upcoming = reviews.release_times_within(now=now, horizon=interval, limit=HINTS_PER_SWEEP * 10)
+        upcoming = reviews.release_times_within(now=database_now(), horizon=interval, limit=HINTS_PER_SWEEP * 10)
     last: datetime | None = None
     sent = 0
     for release_at in upcoming:

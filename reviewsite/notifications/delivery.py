@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import DBAPIError
 
-from reviewsite.clock import now_utc
+from reviewsite.clock import database_now, now_utc
 from reviewsite.config import TASK_TIME_LIMIT_SECONDS
 from reviewsite.extensions import db
 from reviewsite.models import EmailStatus, Notification, Review
@@ -142,10 +142,12 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     the server accepted it (see :class:`_Ledger`); those it refused back off together afterwards.
     Returns what happened to each row, for logs and tests."""
     outcomes = {notification_id: "skipped" for notification_id in notification_ids}
-    claimed_at = now_utc()
-    give_back_at = claimed_at + lease() / 2
+    # Leases are granted and judged by the database's clock, so a sender host whose clock runs
+    # ahead cannot take a lease that is still running; the give-back deadline is this process's
+    # own elapsed time, which no clock skew moves.
+    give_back_at = time.monotonic() + lease().total_seconds() / 2
     with unit_of_work():
-        claimed = claim(list(notification_ids), now=claimed_at)
+        claimed = claim(list(notification_ids), now=database_now())
     if not claimed:
         return outcomes
     ledger = _Ledger(outcomes)
@@ -161,7 +163,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     try:
         with mailer.outbox() as target:
             for index, (notification_id, message) in enumerate(messages):
-                if now_utc() > give_back_at:
+                if time.monotonic() > give_back_at:
                     # A slow server: give the rest back before the lease could run out under us (a
                     # second sender would then mail them too).
                     ledger.record()
@@ -238,7 +240,7 @@ class _Ledger:
     def back_off(self) -> None:
         if self.errors:
             with unit_of_work():
-                mark_failed(self.errors, now=now_utc())
+                mark_failed(self.errors, now=database_now())
 
 
 def _release(notification_ids: list[int]) -> None:
@@ -285,7 +287,7 @@ def deliver_pending(*, limit: int = 200) -> dict[str, int]:
     It stops starting batches after a few sweep intervals, so a slow mail server cannot keep a
     worker slot (and the timers queued behind it) for long; the next sweep takes the rest."""
     with unit_of_work():
-        ids = due_ids(now=now_utc(), limit=limit)
+        ids = due_ids(now=database_now(), limit=limit)
     budget_ends = time.monotonic() + 3 * current_app.config["SWEEP_INTERVAL_SECONDS"]
     outcomes: dict[str, int] = {}
     for start in range(0, len(ids), BATCH):
