@@ -143,9 +143,9 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     Returns what happened to each row, for logs and tests."""
     outcomes = {notification_id: "skipped" for notification_id in notification_ids}
     # Leases are granted and judged by the database's clock, so a sender host whose clock runs
-    # ahead cannot take a lease that is still running; the give-back deadline is this process's
-    # own elapsed time, which no clock skew moves.
-    give_back_at = time.monotonic() + lease().total_seconds() / 2
+    # ahead cannot take a lease that is still running; the give-back deadline is time elapsed
+    # here, on this host's clock both times (a skew cancels out).
+    give_back_at = now_utc() + lease() / 2
     with unit_of_work():
         claimed = claim(list(notification_ids), now=database_now())
     if not claimed:
@@ -163,7 +163,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     try:
         with mailer.outbox() as target:
             for index, (notification_id, message) in enumerate(messages):
-                if time.monotonic() > give_back_at:
+                if now_utc() > give_back_at:
                     # A slow server: give the rest back before the lease could run out under us (a
                     # second sender would then mail them too).
                     ledger.record()
