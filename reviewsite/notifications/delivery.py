@@ -94,17 +94,23 @@ def mark_sent(notification_ids: list[int], *, now: datetime) -> None:
     db.session.execute(_MARK_SENT, {"ids": list(notification_ids), "now": now})
 
 
-def mark_failed(errors: dict[int, str], *, now: datetime) -> None:
+def mark_failed(errors: dict[int, str], *, now: datetime, lease_until: datetime | None = None) -> None:
     """Back off the given rows (each by its own count of attempts), or give up on those that have
-    had MAIL_MAX_ATTEMPTS: one query and one statement for any number of rows."""
+    had MAIL_MAX_ATTEMPTS: one query and one statement for any number of rows.
+
+    ``lease_until``: the sender's own lease; rows whose lease is no longer that one are left
+    alone. A sender that outlived its lease (its host paused longer than the lease, so its time
+    limit could not end it) must not put back to pending a mail that the next sender has sent
+    since, or clear that sender's lease: either would send it once more."""
     if not errors:
         return
     base = current_app.config.get("MAIL_BACKOFF_BASE_SECONDS", BACKOFF_BASE_SECONDS)
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
     changes = []
-    for notification_id, attempts in db.session.execute(
-        select(Notification.id, Notification.attempts).where(Notification.id.in_(errors))
-    ):
+    own = select(Notification.id, Notification.attempts).where(Notification.id.in_(errors))
+    if lease_until is not None:
+        own = own.where(Notification.lease_until == lease_until).with_for_update()
+    for notification_id, attempts in db.session.execute(own):
         delay = min(timedelta(seconds=base * 2 ** max(attempts - 1, 0)), BACKOFF_MAX)
         changes.append({
             "id": notification_id,
@@ -147,10 +153,12 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     # here, on this host's clock both times (a skew cancels out).
     give_back_at = now_utc() + lease() / 2
     with unit_of_work():
-        claimed = claim(list(notification_ids), now=database_now())
+        claimed_at = database_now()
+        claimed = claim(list(notification_ids), now=claimed_at)
+    lease_until = claimed_at + lease()  # as claim() wrote it: this sender's own lease
     if not claimed:
         return outcomes
-    ledger = _Ledger(outcomes)
+    ledger = _Ledger(outcomes, lease_until)
     messages: list[tuple[int, OutgoingMail]] = []
     with unit_of_work():
         batch = Batch()
@@ -167,7 +175,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
                     # A slow server: give the rest back before the lease could run out under us (a
                     # second sender would then mail them too).
                     ledger.record()
-                    _release([i for i, _ in messages[index:]])
+                    _release([i for i, _ in messages[index:]], lease_until=lease_until)
                     break
                 try:
                     target.send(message)
@@ -196,8 +204,9 @@ class _Ledger:
     with the same Message-ID (invariant 5). Refused mail backs off in one statement after the
     conversation (:meth:`back_off`): sending it again early gains nothing."""
 
-    def __init__(self, outcomes: dict[int, str]) -> None:
+    def __init__(self, outcomes: dict[int, str], lease_until: datetime) -> None:
         self.outcomes = outcomes
+        self.lease_until = lease_until
         self.unrecorded: list[int] = []
         self.errors: dict[int, str] = {}
 
@@ -240,14 +249,16 @@ class _Ledger:
     def back_off(self) -> None:
         if self.errors:
             with unit_of_work():
-                mark_failed(self.errors, now=database_now())
+                mark_failed(self.errors, now=database_now(), lease_until=self.lease_until)
 
 
-def _release(notification_ids: list[int]) -> None:
+def _release(notification_ids: list[int], *, lease_until: datetime) -> None:
+    """Give back rows still under this sender's lease (see :func:`mark_failed`)."""
     with unit_of_work():
         db.session.execute(
             update(Notification)
-            .where(Notification.id.in_(notification_ids), Notification.email_status == EmailStatus.PENDING)
+            .where(Notification.id.in_(notification_ids), Notification.email_status == EmailStatus.PENDING,
+                   Notification.lease_until == lease_until)
             .values(lease_until=None)
             .execution_options(synchronize_session=False)
         )

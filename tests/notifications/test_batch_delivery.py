@@ -314,3 +314,22 @@ def test_handing_over_sends_smtp_sized_batches_and_a_broker_failure_leaves_the_r
     delivery.hand_over(list(range(1, 131)), broker_fails_on_the_second)
     assert sent == [list(range(1, 51))]
     assert "could not hand over 80 notifications" in caplog.text
+
+
+def test_a_sender_that_outlived_its_lease_cannot_undo_the_next_senders_work(server, ctx, clock):
+    """A sender paused longer than its lease (a stopped VM: its time limit cannot end it) resumes
+    after the next sender has mailed its rows: its failures and give-backs then touch nothing, or
+    it would put a sent mail back to pending (or clear the new sender's lease) and it would go
+    once more."""
+    ids = held_mails(2, clock)
+    with unit_of_work():
+        paused_lease = clock.now() + delivery.lease()
+        assert delivery.claim(ids, now=clock.now()) == ids  # the sender that will be paused
+    clock.advance(delivery.lease() + timedelta(seconds=1))
+    assert delivery.deliver_batch(ids) == dict.fromkeys(ids, "sent")  # the next sender
+    with unit_of_work():  # the paused one resumes: one mail failed, the other is given back
+        delivery.mark_failed({ids[0]: "SMTPServerDisconnected"}, now=clock.now(), lease_until=paused_lease)
+    delivery._release([ids[1]], lease_until=paused_lease)
+    assert [(row.email_status, row.lease_until) for row in rows(ids)] == [(EmailStatus.SENT, None)] * 2
+    assert delivery.deliver_pending() == {}
+    assert len(server.mails) == 2
