@@ -236,6 +236,10 @@ def from_environment() -> dict[str, Any]:
         "DATABASE_DEAD_PEER_SECONDS": _int("DATABASE_DEAD_PEER_SECONDS", 10),
         # A connection attempt to a host that does not answer: long enough for a loaded server.
         "DATABASE_CONNECT_TIMEOUT_SECONDS": _int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5),
+        # The server-side bounds above travel in each connection's startup packet (libpq
+        # "options"); behind PgBouncer, which refuses or drops them, set this to false and set
+        # the same values on the database role (docs/deployment.md).
+        "DATABASE_SESSION_OPTIONS": _bool("DATABASE_SESSION_OPTIONS", True),
         "SITE_URL": env("SITE_URL", "http://localhost:5000"),
         "SITE_NAME": env("SITE_NAME", "reviewsite"),
         # The make-it-right window (DESIGN.md): defaults 72 h, at most 7 days of extension.

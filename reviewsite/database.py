@@ -59,7 +59,8 @@ def connect_parameters(settings: Mapping[str, Any]) -> dict[str, object]:
     """libpq connection parameters for the bounds in ``settings``.
 
     Server side (``options``, applied by the server to this session at start-up, before any
-    statement; a PgBouncer in transaction mode cannot pass them, see docs/deployment.md):
+    statement; ``DATABASE_SESSION_OPTIONS=false`` leaves them out for a pooler that refuses or
+    drops them, PgBouncer, with the bounds set on the database role instead: docs/deployment.md):
     ``idle_in_transaction_session_timeout`` ends a session that sits in a transaction without
     sending anything (its locks go with it), ``statement_timeout`` cancels one statement that runs
     too long, and the server's own TCP keepalive and ``tcp_user_timeout`` free the backend of a
@@ -87,7 +88,7 @@ def connect_parameters(settings: Mapping[str, Any]) -> dict[str, object]:
         server.update({f"tcp_{name}": value for name, value in keepalive.items()}, tcp_user_timeout=dead_peer * 1000)
     if seconds("DATABASE_CONNECT_TIMEOUT_SECONDS"):
         parameters["connect_timeout"] = seconds("DATABASE_CONNECT_TIMEOUT_SECONDS")
-    if server:
+    if server and settings.get("DATABASE_SESSION_OPTIONS", True):
         parameters["options"] = " ".join(f"-c {name}={value}" for name, value in server.items())
     return parameters
 
