@@ -1,8 +1,10 @@
 """A process whose clock is skewed, as on a host whose NTP is off: libfaketime preloaded
 (Debian's ``faketime`` package, installed by bin/ensure-services).
 
-Only the wall clock (CLOCK_REALTIME: ``time.time()``, ``datetime.now()``) moves; the monotonic
-clock is left alone, as a skewed host's is.
+The offset applies to the wall clock (``time.time()``, ``datetime.now()``) and, by the same
+constant, to the monotonic clock, which changes no interval. (libfaketime 0.9.10's option to
+leave the monotonic clock alone makes every ``time.sleep`` fail with EINVAL: Python sleeps on an
+absolute monotonic deadline.)
 """
 
 from __future__ import annotations
@@ -24,8 +26,7 @@ def skewed_env(seconds: float) -> dict[str, str]:
     """Environment variables that make a process's wall clock run ``seconds`` ahead (negative:
     behind)."""
     preload = " ".join(p for p in (libfaketime(), os.environ.get("LD_PRELOAD", "")) if p)
-    return {"LD_PRELOAD": preload, "FAKETIME": f"{seconds:+.0f}", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-            "FAKETIME_DONT_RESET": "1"}
+    return {"LD_PRELOAD": preload, "FAKETIME": f"{seconds:+.0f}", "FAKETIME_DONT_RESET": "1"}
 
 
 def measured_skew(env: dict[str, str], *, prefix: list[str] | None = None) -> float:
