@@ -1201,8 +1201,10 @@ def main(argv: list[str] | None = None, *, profiles: dict[str, Profile] = PROFIL
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder with every log")
     args = parser.parse_args(argv)
     seed_value = args.seed if args.seed is not None else random.randrange(1_000_000)
-    # SIGTERM (a CI timeout) unwinds like an exception, so every server of the run is stopped.
+    # SIGTERM (a CI timeout) unwinds like an exception, so every server of the run is stopped; so
+    # does SIGINT, also when the shell that started the run in the background made it ignored.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     return run(profiles[args.profile], seed_value, args.keep, stage)
 
 
