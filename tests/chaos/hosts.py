@@ -30,6 +30,7 @@ an exception; a set-up left by a run that was killed outright is removed at the 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -65,25 +66,22 @@ class HostsProfile(Profile):
     host_faults: dict[str, int] = field(default_factory=dict)
 
 
-_QUICK_HOST_FAULTS = {"stall_claim": 1, "stall_send": 1, "partition_pg": 1, "partition_redis": 1,
-                      "partition_all": 1, "degrade": 1}
+HOST_FAULTS = ("stall_claim", "stall_send", "partition_pg", "partition_redis", "partition_all", "degrade")
+
+
+def _profile(base: str, *, each_host_fault: int, **changes: object) -> HostsProfile:
+    """The single-host run's profile of that name, with ``changes`` and the host faults."""
+    fields = {**dataclasses.asdict(chaos.PROFILES[base]), **changes}
+    return HostsProfile(**fields, host_faults=dict.fromkeys(HOST_FAULTS, each_host_fault))
+
+
 PROFILES = {
-    "quick": HostsProfile(
-        name="quick", reviews=240, reviewers=30, businesses=12, traffic_seconds=75, window_seconds=20,
-        client_threads=6,
-        faults={"kill_send": 1, "kill_publish": 1, "kill_child": 1, "kill_worker": 1, "kill_beat": 1,
-                "two_beats": 1, "redis_restart": 1, "redis_pause": 1, "pg_terminate": 1, "pg_restart": 1},
-        send_kills_by=0.3, kills_by=0.5, two_beats_seconds=10, recovery_timeout=150,
-        host_faults=_QUICK_HOST_FAULTS,
-    ),
-    "full": HostsProfile(
-        name="full", reviews=2000, reviewers=80, businesses=30, traffic_seconds=420, window_seconds=90,
-        client_threads=8,
-        faults={"kill_send": 5, "kill_publish": 5, "kill_child": 5, "kill_worker": 3, "kill_beat": 2,
-                "two_beats": 1, "redis_restart": 2, "redis_pause": 2, "pg_terminate": 3, "pg_restart": 1},
-        send_kills_by=0.8, kills_by=0.85, two_beats_seconds=40, recovery_timeout=240,
-        host_faults={kind: 3 for kind in _QUICK_HOST_FAULTS},
-    ),
+    # Every single-host fault once, every host fault once: about 2.5 minutes.
+    "quick": _profile("quick", each_host_fault=1, reviews=240, kills_by=0.5, two_beats_seconds=10,
+                      faults=dict.fromkeys(chaos.PROFILES["quick"].faults, 1)),
+    "full": _profile("full", each_host_fault=3, faults={
+        "kill_send": 5, "kill_publish": 5, "kill_child": 5, "kill_worker": 3, "kill_beat": 2, "two_beats": 1,
+        "redis_restart": 2, "redis_pause": 2, "pg_terminate": 3, "pg_restart": 1}),
 }
 
 # A timers worker's transaction that holds claimed rows: it has a transaction id (row locks of

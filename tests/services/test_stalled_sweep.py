@@ -8,21 +8,20 @@ SKIP LOCKED and server-side session timeouts are PostgreSQL's; SQLite serialises
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from reviewsite import create_app
 from reviewsite.extensions import db
-from reviewsite.models import Business, Membership, Notification, Review, ReviewEvent, ReviewStatus, User
+from reviewsite.models import Review, ReviewStatus
 from reviewsite.services import reviews
 from reviewsite.unit_of_work import unit_of_work
-from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory
 from tests.helpers import START, app_config
+from tests.services.sweeps import committed_due, published_counts, sweep_holding_its_claim
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -42,28 +41,11 @@ def bounded_app(app, database_url, clock):
 
 @pytest.fixture
 def due(bounded_app):
-    """Twelve due reviews, committed for real, deleted afterwards: the oldest five of one
-    business, the rest of another (a sweep also locks the business rows it publishes for, so a
-    stalled sweep would make the other one wait on that row rather than skip)."""
-    with bounded_app.app_context():
-        with unit_of_work() as session:
-            businesses = [BusinessFactory(slug=f"stalled-sweep-{i}") for i in range(2)]
-            members = [MembershipFactory(business=b).user_id for b in businesses]
-            rows = [ReviewFactory(business=businesses[i >= 5], publish_at=START + timedelta(seconds=i))
-                    for i in range(12)]
-            session.flush()
-            made = {"business": [b.id for b in businesses], "reviews": [r.id for r in rows],
-                    "users": [r.author_id for r in rows] + members}
-        db.session.remove()
-    yield made
-    with bounded_app.app_context(), db.engine.begin() as conn:
-        ids = made["reviews"]
-        conn.execute(sa.delete(Notification).where(Notification.review_id.in_(ids)))
-        conn.execute(sa.delete(ReviewEvent).where(ReviewEvent.review_id.in_(ids)))
-        conn.execute(sa.delete(Review).where(Review.id.in_(ids)))
-        conn.execute(sa.delete(Membership).where(Membership.business_id.in_(made["business"])))
-        conn.execute(sa.delete(Business).where(Business.id.in_(made["business"])))
-        conn.execute(sa.delete(User).where(User.id.in_(made["users"])))
+    """Twelve due reviews, committed for real: the oldest five of one business, the rest of
+    another (a stalled sweep also holds the business rows it publishes for, so the other sweep
+    would wait on that row rather than skip)."""
+    with committed_due(bounded_app, reviews=12, first_business=5, members=1, slug="stalled-sweep") as made:
+        yield made
 
 
 def test_every_session_is_bounded_by_the_server_and_notices_a_dead_peer(app):
@@ -83,27 +65,9 @@ def test_every_session_is_bounded_by_the_server_and_notices_a_dead_peer(app):
 def test_a_stalled_sweep_loses_its_claim_and_the_other_sweeper_publishes_the_rows(bounded_app, due):
     now = START + timedelta(hours=1)
     ids = due["reviews"]
-    claimed, resume, stalled = threading.Event(), threading.Event(), {}
-
-    def stalling_sweep() -> None:
-        """Claims the oldest five, then stops without a word to the server (as a SIGSTOPped or
-        cut-off process would), and tries to commit once it is resumed."""
-        with bounded_app.app_context():
-            try:
-                with unit_of_work():
-                    stalled["claimed"] = reviews.publish_due(now=now, limit=5)
-                    claimed.set()
-                    resume.wait(30)
-            except sa.exc.DBAPIError as error:
-                stalled["error"] = error
-            finally:
-                claimed.set()
-                db.session.remove()
-
-    thread = threading.Thread(target=stalling_sweep)
-    thread.start()
-    try:
-        assert claimed.wait(30)
+    # Claims the oldest five, then stops without a word to the server (as a SIGSTOPped or
+    # cut-off process would), and tries to commit once it is resumed.
+    with sweep_holding_its_claim(bounded_app, now=now, limit=5) as stalled:
         assert stalled["claimed"] == ids[:5]
         with bounded_app.app_context():
             with unit_of_work():
@@ -116,25 +80,13 @@ def test_a_stalled_sweep_loses_its_claim_and_the_other_sweeper_publishes_the_row
                 waited = time.monotonic() - started
                 rest = reviews.publish_due(now=now, limit=500)
             db.session.remove()
-    finally:
-        resume.set()
-        thread.join(30)
 
     assert others == ids[5:]
     assert rest == ids[:5]
     assert IDLE_TIMEOUT_SECONDS * 0.5 <= waited < IDLE_TIMEOUT_SECONDS + 5
     # The stalled sweep's work is gone with its session: its commit fails, nothing of it stays.
     assert "idle-in-transaction timeout" in str(stalled.get("error"))
-    with bounded_app.app_context():
-        events = dict(db.session.execute(
-            select(ReviewEvent.review_id, func.count()).where(ReviewEvent.review_id.in_(ids),
-                                                               ReviewEvent.action == "published")
-            .group_by(ReviewEvent.review_id)).all())
-        notices = dict(db.session.execute(
-            select(Notification.dedupe_key, func.count()).where(Notification.review_id.in_(ids))
-            .group_by(Notification.dedupe_key)).all())
-        statuses = set(db.session.scalars(select(Review.status).where(Review.id.in_(ids))))
-        db.session.remove()
+    events, notices, statuses = published_counts(bounded_app, ids)
     assert events == {review_id: 1 for review_id in ids}
     assert len(notices) == len(ids) * 2 and set(notices.values()) == {1}  # the author and the member
     assert statuses == {ReviewStatus.PUBLISHED}
