@@ -6,6 +6,8 @@ from flask import current_app
 
 from alembic import context
 
+from reviewsite.database import without_timeouts
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -97,7 +99,7 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    with connectable.connect() as connection, without_timeouts(connection):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

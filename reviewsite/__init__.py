@@ -41,7 +41,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, app.config)
     csrf.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)

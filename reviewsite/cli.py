@@ -6,7 +6,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from reviewsite.clock import now_utc
+from reviewsite.clock import database_now, now_utc
 from reviewsite.models import User
 from reviewsite.notifications import delivery
 from reviewsite.services import (
@@ -56,15 +56,16 @@ def seed_demo() -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep() -> None:
-    """Run every sweep once, without a worker: publish, remind, digest, end notices, deliver mail."""
+    """Run every sweep once, without a worker: publish, remind, digest, end notices, deliver mail
+    (what is due by the database's clock)."""
     with unit_of_work():
-        published = publication.publish_due(now=now_utc())
+        published = publication.publish_due(now=database_now())
     with unit_of_work():
-        reminded = reminders.send_due_reminders(now=now_utc())
+        reminded = reminders.send_due_reminders(now=database_now())
     with unit_of_work():
-        digested = digests.queue_digests(now=now_utc())
+        digested = digests.queue_digests(now=database_now())
     with unit_of_work():
-        ended = pressure_notices.expire_due(now=now_utc())
+        ended = pressure_notices.expire_due(now=database_now())
     outcomes = delivery.deliver_pending()
     click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} "
                f"notices_ended={len(ended)} mail={outcomes}")

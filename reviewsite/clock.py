@@ -1,6 +1,10 @@
 """The one clock. Every service takes ``now`` from here, so tests move time instead of sleeping.
 
 Instants are aware UTC datetimes with an ``_at`` suffix everywhere in the code base.
+
+Two readings: :func:`now_utc` (the host's clock) stamps what happens on a request, and
+:func:`database_now` (the database server's clock) is what the sweeps and leases decide with,
+whether a deadline has passed (invariant 8). Both give the test clock when one is configured.
 """
 
 from __future__ import annotations
@@ -46,6 +50,26 @@ def now_utc() -> datetime:
         clock = current_app.config.get("CLOCK")
         if clock is not None:
             return clock.now()
+    return _system.now()
+
+
+def database_now() -> datetime:
+    """The instant deadlines are judged by: the configured test clock (``CLOCK``) if any, else
+    the database server's clock, read on the current session's connection (one SELECT; see
+    ``reviewsite.database.server_now``).
+
+    The edge (the Celery tasks, ``flask sweep``, the mail leases) passes this as ``now`` to the
+    services that decide what is due, so every worker host compares ``publish_at``, reminder
+    and retry times and leases with one clock: a host whose clock runs ahead can neither publish
+    early nor take a live sender's lease, and one that runs behind does not hold back."""
+    if has_app_context():
+        clock = current_app.config.get("CLOCK")
+        if clock is not None:
+            return clock.now()
+        from reviewsite.database import server_now
+        from reviewsite.extensions import db
+
+        return server_now(db.session.connection())
     return _system.now()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import version
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,25 @@ def filesystem_broker_options(folder: Path) -> dict[str, Any]:
     }
 
 
+def redis_client_options(*, reply_seconds: int) -> dict[str, Any]:
+    """redis-py settings for every Redis client of the site (broker, rate limits, cache), so a
+    Redis host that vanishes without closing its connections (a partition, a frozen VM) is
+    noticed in seconds, not after the kernel's 2-hour keepalive: a bounded connection attempt,
+    a bounded wait for each reply (``reply_seconds``), TCP keepalive probing an idle connection
+    after 5 s (every 2 s, 3 probes: about 11 s), and a PING before reusing a connection idle for
+    10 s. The Redis transport has no broker heartbeats (kombu implements them for AMQP only);
+    these are what stands for them."""
+    options: dict[str, Any] = {
+        "socket_connect_timeout": 3,
+        "socket_timeout": reply_seconds,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+    }
+    if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the kernel's keepalive times
+        options["socket_keepalive_options"] = {socket.TCP_KEEPIDLE: 5, socket.TCP_KEEPINTVL: 2, socket.TCP_KEEPCNT: 3}
+    return options
+
+
 CACHE_TYPES = ("SimpleCache", "RedisCache", "NullCache")
 
 
@@ -107,6 +127,8 @@ def cache_settings() -> dict[str, Any]:
         if not url:
             raise RuntimeError("CACHE_REDIS_URL must be set when CACHE_TYPE=RedisCache")
         settings["CACHE_REDIS_URL"] = url
+        # A page is served from the database when the cache does not answer within 2 s.
+        settings["CACHE_OPTIONS"] = redis_client_options(reply_seconds=2)
     return settings
 
 
@@ -122,6 +144,7 @@ def from_environment() -> dict[str, Any]:
     instance.mkdir(parents=True, exist_ok=True)
     database_url = _database_url(env("DATABASE_URL", f"sqlite:///{instance / 'reviewsite.sqlite'}"))
     broker_url = env("CELERY_BROKER_URL", "filesystem://")
+    ratelimit_uri = env("RATELIMIT_STORAGE_URI", "memory://")
     mail_server = env("MAIL_SERVER", "")
     if production and not mail_server:
         # The development mailbox shows every mail, tokens included: never in production.
@@ -183,10 +206,7 @@ def from_environment() -> dict[str, Any]:
             # A broker host that vanishes without closing its connections (a network partition,
             # a frozen VM) is noticed: TCP keepalive, a bounded wait for each reply (above a
             # Redis pause or failover of a few seconds), a health check of idle connections.
-            "socket_connect_timeout": 3,
-            "socket_timeout": 15,
-            "socket_keepalive": True,
-            "health_check_interval": 10,
+            **redis_client_options(reply_seconds=15),
         }
 
     return {
@@ -195,6 +215,29 @@ def from_environment() -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         # No pool_pre_ping: database.configure_engine checks pooled connections without a round trip.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # Bounds on every PostgreSQL session (database.connect_parameters; 0 leaves one unset),
+        # so that a stalled or cut-off process cannot hold claimed rows (invariant 3).
+        # How long a session may sit inside a transaction without sending anything before the
+        # server ends it, rolling back and releasing its row locks. No code path here pauses
+        # inside a transaction (a transaction is a few statements sent back to back; mail goes
+        # out between transactions), so 10 s never ends healthy work, and it is the term a
+        # stalled sweeper adds to publication lateness (interval + this + a few seconds).
+        "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS": _int("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", 10),
+        # One statement's limit: the longest here (a sweep batch of 500, a search) take well
+        # under a second; 30 s is gunicorn's request timeout, past which nobody waits for the
+        # answer anyway. It also bounds a statement stuck behind a lock. Migrations lift it.
+        "DATABASE_STATEMENT_TIMEOUT_SECONDS": _int("DATABASE_STATEMENT_TIMEOUT_SECONDS", 30),
+        # A PostgreSQL host (or client host) that vanished is declared dead after this long
+        # by TCP keepalive and tcp_user_timeout, on both ends: the client's statement fails
+        # instead of waiting about 15 minutes for the kernel to give up, and the server frees
+        # the backend. Above a PostgreSQL restart's few seconds and a lossy link's retransmits.
+        "DATABASE_DEAD_PEER_SECONDS": _int("DATABASE_DEAD_PEER_SECONDS", 10),
+        # A connection attempt to a host that does not answer: long enough for a loaded server.
+        "DATABASE_CONNECT_TIMEOUT_SECONDS": _int("DATABASE_CONNECT_TIMEOUT_SECONDS", 5),
+        # The server-side bounds above travel in each connection's startup packet (libpq
+        # "options"); behind PgBouncer, which refuses or drops them, set this to false and set
+        # the same values on the database role (docs/deployment.md).
+        "DATABASE_SESSION_OPTIONS": _bool("DATABASE_SESSION_OPTIONS", True),
         "SITE_URL": env("SITE_URL", "http://localhost:5000"),
         "SITE_NAME": env("SITE_NAME", "reviewsite"),
         "RELEASE_ID": release_id(),
@@ -226,7 +269,9 @@ def from_environment() -> dict[str, Any]:
         "MAIL_BACKOFF_BASE_SECONDS": _int("MAIL_BACKOFF_BASE_SECONDS", 15),
         "EMAIL_TOKEN_MAX_AGE_SECONDS": _int("EMAIL_TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600),
         "RESET_TOKEN_MAX_AGE_SECONDS": _int("RESET_TOKEN_MAX_AGE_SECONDS", 3600),
-        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": ratelimit_uri,
+        # A shared Redis store that stops answering costs a request at most 2 s, not hours.
+        "RATELIMIT_STORAGE_OPTIONS": redis_client_options(reply_seconds=2) if ratelimit_uri.startswith("redis") else {},
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         **cache_settings(),

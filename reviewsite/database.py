@@ -9,34 +9,139 @@ documented pessimistic disconnect handling, without ``pool_pre_ping``'s round tr
 A connection lost without a word (a vanished host) fails on first use, as it would with pre-ping
 too; SQLAlchemy then renews the whole pool.
 
+PostgreSQL, bounded stalls (invariant 3): every session the site opens carries server-side
+timeouts and TCP settings in its startup packet (libpq ``options`` and keepalive parameters,
+:func:`connect_parameters`), so a process that stops inside a transaction that claimed rows (a
+paused VM, a SIGSTOP, a host cut off mid-transaction) cannot keep them locked: the server ends
+that session after ``DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS`` and the other sweepers take
+the rows; and both ends of a connection notice a vanished peer within
+``DATABASE_DEAD_PEER_SECONDS`` instead of the kernel's two hours. The values and their reasons
+are in ``reviewsite/config.py``.
+
 SQLite (the embedded default) is shared by the web process, the worker and beat. WAL lets readers
 run beside a writer; every transaction starts with BEGIN IMMEDIATE so that two writers queue on
 the busy timeout instead of failing on a lock upgrade, which is also what makes the sweep's claim a
 write transaction. pysqlite's own transaction handling is switched off so SAVEPOINTs work.
+
+The clock for deadlines (invariant 8) is the database's: :func:`server_now`.
 """
 
 from __future__ import annotations
 
 import select
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Insert, Table, event, exc, text
+from sqlalchemy import Insert, Table, event, exc, func, literal_column, text
+from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from reviewsite.extensions import db
 
 
-def configure_engine(engine: Engine) -> None:
+def configure_engine(engine: Engine, settings: Mapping[str, Any] | None = None) -> None:
+    """``settings``: the app's config, for the ``DATABASE_*_SECONDS`` bounds of every session
+    (0 leaves one unset); without it, connections keep the driver's and server's defaults."""
     if engine.dialect.name == "postgresql":
         if not event.contains(engine, "checkout", _refuse_closed_by_server):
             event.listen(engine, "checkout", _refuse_closed_by_server)
+        _PARAMETERS[engine.dialect] = connect_parameters(settings or {})
+        if not event.contains(engine, "do_connect", _add_parameters):
+            event.listen(engine, "do_connect", _add_parameters)
         return
     if engine.dialect.name != "sqlite" or event.contains(engine, "connect", _on_connect):
         return
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
+
+
+def connect_parameters(settings: Mapping[str, Any]) -> dict[str, object]:
+    """libpq connection parameters for the bounds in ``settings``.
+
+    Server side (``options``, applied by the server to this session at start-up, before any
+    statement; ``DATABASE_SESSION_OPTIONS=false`` leaves them out for a pooler that refuses or
+    drops them, PgBouncer, with the bounds set on the database role instead: docs/deployment.md):
+    ``idle_in_transaction_session_timeout`` ends a session that sits in a transaction without
+    sending anything (its locks go with it), ``statement_timeout`` cancels one statement that runs
+    too long, and the server's own TCP keepalive and ``tcp_user_timeout`` free the backend of a
+    client host that vanished. Client side: libpq's keepalives and ``tcp_user_timeout`` make a
+    query on a connection whose server is unreachable fail instead of waiting for the kernel's
+    retransmissions (about 15 minutes) or keepalive (2 hours), and ``connect_timeout`` bounds a
+    connection attempt to a host that does not answer."""
+
+    def seconds(name: str) -> int:
+        return int(settings.get(name) or 0)
+
+    server: dict[str, int] = {}
+    parameters: dict[str, object] = {}
+    if seconds("DATABASE_STATEMENT_TIMEOUT_SECONDS"):
+        server["statement_timeout"] = seconds("DATABASE_STATEMENT_TIMEOUT_SECONDS") * 1000
+    if seconds("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS"):
+        server["idle_in_transaction_session_timeout"] = seconds("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS") * 1000
+    dead_peer = seconds("DATABASE_DEAD_PEER_SECONDS")
+    if dead_peer:
+        # Probes start after a third of the bound, then every sixth, three of them: the peer is
+        # declared dead about when the bound has passed; data unacknowledged for the bound also.
+        idle, interval = max(dead_peer // 3, 1), max(dead_peer // 6, 1)
+        keepalive = {"keepalives_idle": idle, "keepalives_interval": interval, "keepalives_count": 3}
+        parameters.update(keepalives=1, tcp_user_timeout=dead_peer * 1000, **keepalive)
+        server.update({f"tcp_{name}": value for name, value in keepalive.items()}, tcp_user_timeout=dead_peer * 1000)
+    if seconds("DATABASE_CONNECT_TIMEOUT_SECONDS"):
+        parameters["connect_timeout"] = seconds("DATABASE_CONNECT_TIMEOUT_SECONDS")
+    if server and settings.get("DATABASE_SESSION_OPTIONS", True):
+        parameters["options"] = " ".join(f"-c {name}={value}" for name, value in server.items())
+    return parameters
+
+
+# The parameters of each engine's connections, by its dialect (one per engine).
+_PARAMETERS: WeakKeyDictionary[Any, dict[str, object]] = WeakKeyDictionary()
+
+
+def _add_parameters(dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+    for name, value in _PARAMETERS.get(dialect, {}).items():
+        cparams.setdefault(name, value)
+
+
+@contextmanager
+def without_timeouts(connection: Connection) -> Iterator[None]:
+    """For the migrations' connection only: a migration may rightly run for minutes (an index on
+    a large table), which the sessions' statement timeout exists to stop elsewhere. The bounds
+    come back afterwards (the connection returns to the pool)."""
+    bounded = connection.dialect.name == "postgresql"
+    names = ("statement_timeout", "idle_in_transaction_session_timeout")
+    if bounded:
+        for name in names:
+            connection.exec_driver_sql(f"SET {name} = 0")
+        connection.commit()  # a SET in a transaction that is rolled back would be undone
+    try:
+        yield
+    finally:
+        if bounded:
+            connection.rollback()
+            for name in names:
+                connection.exec_driver_sql(f"RESET {name}")  # to the value the session started with
+            connection.commit()
+
+
+def server_now(connection: Connection) -> datetime:
+    """The database server's clock, as an aware UTC datetime: one SELECT.
+
+    PostgreSQL: ``statement_timestamp()``, the start of this very statement (``now()`` would be
+    the start of the transaction, which may be older). Every host then compares deadlines with
+    the same clock, so a worker host whose clock is skewed can neither publish early nor hold
+    late (invariant 8). SQLite (the embedded default, a library inside each process on one
+    host): ``strftime('%f', 'now')``, the same query form; SQLite reads the host's clock, which is
+    every process's clock there, to the millisecond (truncated, so never ahead)."""
+    if connection.dialect.name == "postgresql":
+        value = connection.execute(sql_select(func.statement_timestamp())).scalar_one()
+        return value.astimezone(UTC)
+    raw = connection.execute(sql_select(literal_column("strftime('%Y-%m-%d %H:%M:%f', 'now')"))).scalar_one()
+    return datetime.fromisoformat(raw).replace(tzinfo=UTC)
 
 
 def _refuse_closed_by_server(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:

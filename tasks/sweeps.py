@@ -14,7 +14,7 @@ from celery import shared_task
 from flask import current_app
 
 from reviewsite import task_names
-from reviewsite.clock import now_utc
+from reviewsite.clock import database_now
 from reviewsite.services import digests, pressure_notices, publication, reminders
 from reviewsite.unit_of_work import unit_of_work
 
@@ -30,25 +30,26 @@ def publish_due(hint: bool = False) -> int:
     A sweep from beat also schedules short-range "hint" runs at the release times that fall
     before the next sweep, so a review goes out at its time rather than up to one interval late.
     The hints are an optimisation only: beat's sweep stays the guarantee (invariant 3), and a
-    hint that runs early publishes nothing, since the service refuses what is not yet due."""
+    hint that runs early publishes nothing, since the service refuses what is not yet due. What
+    is due is judged by the database's clock (``database_now``), whatever this host's says."""
     interval = current_app.config["SWEEP_INTERVAL_SECONDS"]
     batch = current_app.config["SWEEP_BATCH_SIZE"]
     deadline = time.monotonic() + interval
     published = 0
     while True:
         with unit_of_work():
-            ids = publication.publish_due(now=now_utc(), limit=batch)
+            ids = publication.publish_due(now=database_now(), limit=batch)
         published += len(ids)
         if len(ids) < batch or time.monotonic() > deadline:
             break
     if not hint:
-        _schedule_hints(now_utc(), timedelta(seconds=interval))
+        _schedule_hints(timedelta(seconds=interval))
     return published
 
 
-def _schedule_hints(now: datetime, interval: timedelta) -> None:
+def _schedule_hints(interval: timedelta) -> None:
     with unit_of_work():
-        upcoming = publication.release_times_within(now=now, horizon=interval, limit=HINTS_PER_SWEEP * 10)
+        upcoming = publication.release_times_within(now=database_now(), horizon=interval, limit=HINTS_PER_SWEEP * 10)
     last: datetime | None = None
     sent = 0
     for release_at in upcoming:
@@ -63,17 +64,17 @@ def _schedule_hints(now: datetime, interval: timedelta) -> None:
 @shared_task(name=task_names.SEND_REMINDERS)
 def send_reminders() -> int:
     with unit_of_work():
-        return len(reminders.send_due_reminders(now=now_utc()))
+        return len(reminders.send_due_reminders(now=database_now()))
 
 
 @shared_task(name=task_names.QUEUE_DIGESTS)
 def queue_digests() -> int:
     with unit_of_work():
-        return len(digests.queue_digests(now=now_utc()))
+        return len(digests.queue_digests(now=database_now()))
 
 
 @shared_task(name=task_names.EXPIRE_NOTICES)
 def expire_notices() -> int:
     """End the public notices on businesses whose time has come (their pages change with it)."""
     with unit_of_work():
-        return len(pressure_notices.expire_due(now=now_utc()))
+        return len(pressure_notices.expire_due(now=database_now()))

@@ -152,3 +152,29 @@ def test_web_and_celery_processes_do_not_load_the_migrations(entry, tmp_path):
 def test_the_command_line_app_can_migrate(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
     assert "migrate" in create_app().extensions
+
+
+def test_behind_pgbouncer_the_session_bounds_stay_off_the_startup_packet(monkeypatch):
+    """PgBouncer refuses (or, told to ignore them, drops) server settings in ``options``; the
+    client's own dead-peer detection still applies."""
+    from reviewsite.database import connect_parameters
+
+    monkeypatch.setenv("DATABASE_SESSION_OPTIONS", "false")
+    app = create_app({"TESTING": True})
+    parameters = connect_parameters(app.config)
+    assert "options" not in parameters
+    assert (parameters["keepalives"], parameters["tcp_user_timeout"], parameters["connect_timeout"]) == (1, 10000, 5)
+    monkeypatch.delenv("DATABASE_SESSION_OPTIONS")
+    assert "-c idle_in_transaction_session_timeout=10000" in connect_parameters(create_app({"TESTING": True}).config)["options"]
+
+
+def test_every_redis_client_notices_a_dead_peer_in_seconds(monkeypatch):
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/1")
+    monkeypatch.setenv("CACHE_TYPE", "RedisCache")
+    monkeypatch.setenv("CACHE_REDIS_URL", "redis://127.0.0.1:6379/2")
+    config = create_app({"TESTING": True}).config
+    for options in (config["CELERY"]["broker_transport_options"], config["RATELIMIT_STORAGE_OPTIONS"],
+                    config["CACHE_OPTIONS"]):
+        assert options["socket_keepalive"] and options["socket_keepalive_options"]
+        assert options["socket_connect_timeout"] <= 3 and options["socket_timeout"] <= 15

@@ -24,7 +24,7 @@ import time
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
 
-from reviewsite.clock import now_utc
+from reviewsite.clock import database_now, now_utc
 from reviewsite.notifications import transport
 from reviewsite.notifications.rendering import OutgoingMail, SharedParts, render_email
 from reviewsite.services import mail_queue
@@ -47,10 +47,14 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
     happened to each ("sent", "failed", "skipped", or "sent-unrecorded" when the database could
     not be told), for logs and tests."""
     outcomes = {notification_id: "skipped" for notification_id in notification_ids}
-    claimed_at = now_utc()
-    give_back_at = claimed_at + mail_queue.lease() / 2
+    # Leases are granted and judged by the database's clock, so a sender whose host clock runs
+    # ahead cannot take a lease that is still running; the give-back deadline is time elapsed
+    # here, on this host's clock at both ends, so a skew cancels out.
+    give_back_at = now_utc() + mail_queue.lease() / 2
     with unit_of_work():
+        claimed_at = database_now()
         claimed = mail_queue.claim(list(notification_ids), now=claimed_at)
+    lease_until = claimed_at + mail_queue.lease()  # as claim() wrote it: this sender's own lease
     if not claimed:
         return outcomes
     errors: dict[int, str] = {}
@@ -67,7 +71,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
         for index, (notification_id, message) in enumerate(messages):
             if now_utc() > give_back_at:
                 with unit_of_work():
-                    mail_queue.release([i for i, _ in messages[index:]])
+                    mail_queue.release([i for i, _ in messages[index:]], lease_until=lease_until)
                 break
             try:
                 mail.send(message)
@@ -83,7 +87,7 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
                 outcomes[notification_id] = outcome
     if errors:
         with unit_of_work():
-            mail_queue.back_off(errors, now=now_utc())
+            mail_queue.back_off(errors, now=database_now(), lease_until=lease_until)
         outcomes.update(dict.fromkeys(errors, "failed"))
     return outcomes
 
@@ -121,7 +125,7 @@ def deliver_pending(*, limit: int = 200) -> dict[str, int]:
     killed, a backed-off retry now due). It stops starting batches after three sweep intervals,
     so a slow mail server cannot hold a worker for long; the next sweep takes the rest."""
     with unit_of_work():
-        ids = mail_queue.due_ids(now=now_utc(), limit=limit)
+        ids = mail_queue.due_ids(now=database_now(), limit=limit)
     budget_ends = time.monotonic() + 3 * current_app.config["SWEEP_INTERVAL_SECONDS"]
     counts: dict[str, int] = {}
     for number, batch in enumerate(batches(ids)):

@@ -84,17 +84,24 @@ def mark_sent(notification_ids: list[int], *, now: datetime) -> None:
     )
 
 
-def back_off(errors: dict[int, str], *, now: datetime) -> None:
+def back_off(errors: dict[int, str], *, now: datetime, lease_until: datetime) -> None:
     """Mail that failed: try again later, each row after its own count of attempts (doubling
     from ``MAIL_BACKOFF_BASE_SECONDS``, at most two hours), or give up after
-    ``MAIL_MAX_ATTEMPTS``."""
+    ``MAIL_MAX_ATTEMPTS``.
+
+    Only rows still under the sender's own lease (``lease_until``) are touched: a sender that
+    outlived its lease (its host paused for longer, where no time limit can end it) must not put
+    back to pending a mail the next sender has sent since, nor clear that sender's lease; either
+    would send it once more."""
     if not errors:
         return
     base = current_app.config["MAIL_BACKOFF_BASE_SECONDS"]
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
     changes = []
     for notification_id, attempts in db.session.execute(
-        select(Notification.id, Notification.attempts).where(Notification.id.in_(errors))
+        select(Notification.id, Notification.attempts)
+        .where(Notification.id.in_(errors), Notification.lease_until == lease_until)
+        .with_for_update()
     ):
         changes.append({
             "id": notification_id,
@@ -107,12 +114,14 @@ def back_off(errors: dict[int, str], *, now: datetime) -> None:
         db.session.execute(update(Notification), changes)
 
 
-def release(notification_ids: list[int]) -> None:
+def release(notification_ids: list[int], *, lease_until: datetime) -> None:
     """Give back claimed rows that were not tried (a slow server used up half the lease), so
-    another sender may take them at once rather than after the lease."""
+    another sender may take them at once rather than after the lease; only those still under
+    this sender's lease (see :func:`back_off`)."""
     db.session.execute(
         update(Notification)
-        .where(Notification.id.in_(notification_ids), Notification.email_status == EmailStatus.PENDING)
+        .where(Notification.id.in_(notification_ids), Notification.email_status == EmailStatus.PENDING,
+               Notification.lease_until == lease_until)
         .values(lease_until=None)
         .execution_options(synchronize_session=False)
     )

@@ -24,19 +24,35 @@ class Response:
 
 
 class Session:
-    def __init__(self, port: int, *, timeout: float = 35.0) -> None:
-        self.port = port
+    """One person's session. ``addresses``: the web servers, (host, port) each, or one port on
+    loopback. Like a load balancer, requests go to one server until the caller says it failed
+    (:meth:`fail_over`: no answer, or a 5xx), then to the next; the session cookie is valid on
+    all of them."""
+
+    def __init__(self, addresses: int | list[tuple[str, int]], *, timeout: float = 35.0,
+                 connect_timeout: float = 3.0) -> None:
+        self.addresses = [("127.0.0.1", addresses)] if isinstance(addresses, int) else list(addresses)
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
         self.cookies: dict[str, str] = {}
         self.csrf = ""
         self._lock = threading.Lock()
+        self._current = 0
+
+    def fail_over(self) -> None:
+        with self._lock:
+            self._current = (self._current + 1) % len(self.addresses)
 
     def request(self, method: str, path: str, form: dict[str, object] | None = None, *,
                 keep_cookies: bool = False) -> Response:
         """One request, no redirect following. ``keep_cookies``: store what the server sets
         (only while logging in, so later flashes do not pile up in a shared session cookie)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        with self._lock:
+            host, port = self.addresses[self._current]
+        conn = http.client.HTTPConnection(host, port, timeout=self.connect_timeout)
         try:
+            conn.connect()
+            conn.sock.settimeout(self.timeout)
             with self._lock:
                 cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             headers = {"Cookie": cookie} if cookie else {}

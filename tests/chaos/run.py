@@ -88,6 +88,8 @@ SETTINGS = (
     "MAIL_BACKOFF_BASE_SECONDS", "MAIL_MAX_ATTEMPTS", "MAIL_TIMEOUT_SECONDS", "MAIL_LEASE_SECONDS", "LOW_STAR_MAX", "WINDOW_SECONDS",
     "MAX_EXTENSION_SECONDS", "SWEEP_INTERVAL_SECONDS", "SWEEP_BATCH_SIZE", "MESSAGE_GATHER_SECONDS",
     "DIGEST_HOUR_UTC", "SITE_URL", "SECRET_KEY", "RATELIMIT_STORAGE_URI", "RATELIMIT_ENABLED",
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS", "DATABASE_STATEMENT_TIMEOUT_SECONDS", "DATABASE_DEAD_PEER_SECONDS",
+    "DATABASE_CONNECT_TIMEOUT_SECONDS", "CACHE_TYPE", "CACHE_REDIS_URL",
 )
 
 
@@ -179,17 +181,18 @@ class World:
         return self.sink.port
 
 
-def build_env(tmp: Path, pg: Postgres, redis_port: int, sink_port: int, window: int) -> dict[str, str]:
+def build_env(tmp: Path, pg: Postgres, redis: Redis, sink_host: str, sink_port: int, window: int, *,
+              mail_lease: int = MAIL_LEASE_SECONDS) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
     env.update({
         "DATABASE_URL": pg.url(),
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "CELERY_BROKER_URL": redis.url(),
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": "false",
-        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_SERVER": sink_host,
         "MAIL_PORT": str(sink_port),
         "MAIL_TIMEOUT_SECONDS": str(MAIL_TIMEOUT_SECONDS),
-        "MAIL_LEASE_SECONDS": str(MAIL_LEASE_SECONDS),
+        "MAIL_LEASE_SECONDS": str(mail_lease),
         "MAIL_BACKOFF_BASE_SECONDS": "1",
         "SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL_SECONDS),
         "SECRET_KEY": "chaos",
@@ -340,8 +343,11 @@ class Traffic:
             resp = session.request("POST", path, {"csrf_token": session.csrf, **form})
         except OSError as exc:  # connection refused/reset, timeout: nobody said success
             self.ledger.count(f"conn:{type(exc).__name__}")
+            session.fail_over()
             return "retry", None
         self.ledger.count(f"http:{resp.status}")
+        if resp.status >= 500:
+            session.fail_over()
         if resp.status == 503:
             if "Try again in a moment" not in resp.body:
                 self.ledger.unclear_errors.append(f"503 without the clear page on {path}")
@@ -442,7 +448,8 @@ class Faults:
         self.world = world
         self.rng = random.Random(world.rng.random())
         self.records: list[FaultRecord] = []
-        self._target = ""
+        self._targets = threading.local()  # the process a fault hit, per fault thread
+        self._lock = threading.Lock()
         self.done: Counter[str] = Counter()
         self.send_phase_kills = 0
         self.last_fault_end = time.monotonic()
@@ -487,27 +494,18 @@ class Faults:
         spread(others, 0.08, 0.85)
         return sorted(plan)
 
+    def plans(self) -> list[list[tuple[float, str]]]:
+        """Timelines of faults that run side by side (each in order, one fault after another)."""
+        return [self.plan()]
+
     def run(self, start: float) -> None:
         try:
-            for at, kind in self.plan():
-                delay = start + at - time.monotonic()
-                if self._stop.wait(max(delay, 0)):
-                    return
-                began = time.time()
-                self._target = ""
-                try:
-                    detail = getattr(self, kind)()
-                except Exception as exc:  # noqa: BLE001 - report, keep going
-                    self.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
-                    say(f"fault {kind} failed: {exc}")
-                    continue
-                self.done[kind] += 1
-                self.last_fault_end = time.monotonic()
-                record = FaultRecord(self.total, kind, self._target, began, time.time(), detail)
-                if kind == "two_beats":
-                    record.end = began + self.world.profile.two_beats_seconds
-                self.records.append(record)
-                say(f"fault #{self.total} {kind}: {detail}")
+            lines = [threading.Thread(target=self.run_plan, args=(plan, start), name=f"faults{i}", daemon=True)
+                     for i, plan in enumerate(self.plans())]
+            for line in lines:
+                line.start()
+            for line in lines:
+                line.join()
             if self._pending_beat is not None:  # end of the two-beats period
                 self._stop_second_beat()
             # The SMTP server's refusals and stalls are a fault too: they end with the others.
@@ -515,6 +513,44 @@ class Faults:
             self.last_fault_end = time.monotonic()
         finally:
             self.finished.set()
+
+    def run_plan(self, plan: list[tuple[float, str]], start: float) -> None:
+        """Inject each fault of ``plan`` at its time (seconds after ``start``), one after the
+        other; a fault that takes a while (a pause, a partition) delays the next ones."""
+        for at, kind in plan:
+            delay = start + at - time.monotonic()
+            if self._stop.wait(max(delay, 0)):
+                return
+            began = time.time()
+            self.target = ""
+            try:
+                detail = getattr(self, kind)()
+            except Exception as exc:  # noqa: BLE001 - report, keep going
+                self.errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+                say(f"fault {kind} failed: {exc}")
+                continue
+            with self._lock:
+                self.done[kind] += 1
+                self.last_fault_end = time.monotonic()
+                record = FaultRecord(self.total, kind, self.target, began, time.time(), detail)
+                if kind == "two_beats":
+                    record.end = began + self.world.profile.two_beats_seconds
+                self.records.append(record)
+            say(f"fault #{record.number} {kind}: {detail}")
+
+    @property
+    def target(self) -> str:
+        return getattr(self._targets, "value", "")
+
+    @target.setter
+    def target(self, value: str) -> None:
+        self._targets.value = value
+
+    @property
+    def duplicate_allowance(self) -> int:
+        """How many duplicate emails the faults may cost: one per process stopped or killed in the
+        middle of an SMTP conversation (it may have been accepted but not recorded)."""
+        return self.send_phase_kills
 
     def stop(self) -> None:
         self._stop.set()
@@ -529,7 +565,7 @@ class Faults:
 
     def _kill_pids(self, pids: list[int], why: str) -> str:
         owners = {pid: worker.name for worker in self.world.fleet.workers for pid in worker.group_pids()}
-        self._target = ",".join(sorted({owners.get(pid, "?") for pid in pids}))
+        self.target = ",".join(sorted({owners.get(pid, "?") for pid in pids}))
         mid_send = pids_connected(pids, remote_port=self.world.sink_port)
         for pid in pids:
             try:
@@ -537,7 +573,8 @@ class Faults:
             except ProcessLookupError:
                 pass
         # Each process killed in the middle of an SMTP conversation may cost one duplicate.
-        self.send_phase_kills += len(mid_send)
+        with self._lock:
+            self.send_phase_kills += len(mid_send)
         return f"SIGKILL {why} pid {','.join(map(str, pids))}{' (mid-send)' if mid_send else ''}"
 
     def _random_child(self, why: str) -> str:
@@ -593,7 +630,7 @@ class Faults:
 
     def kill_beat(self) -> str:
         beat = self.world.fleet.beats[0]
-        self._target = beat.name
+        self.target = beat.name
         killed = time.monotonic()
         beat.kill_group()
         self._wait_restarted(beat)
@@ -844,8 +881,12 @@ class Verdict:
     values: dict[str, object]
     failed: list[str]
     notes: list[str]
+    extra: str = ""  # a profile's own figures, after the common ones
 
     def line(self) -> str:
+        return self.common_line() + (f" {self.extra}" if self.extra else "")
+
+    def common_line(self) -> str:
         v = self.values
         return (f"chaos: reviews={v['reviews']} acknowledged={v['acknowledged']} persisted={v['persisted']} "
                 f"faults={v['faults']} early={v['early']} duplicate_publications={v['duplicate_publications']} "
@@ -917,8 +958,8 @@ def judge(monitor: Monitor, ledger: Ledger, faults: Faults, sink: ChaosSink, rec
     for key in ("early", "duplicate_publications", "published_after_withdraw", "stuck", "missing_notifications"):
         if values[key]:
             failed.append(f"{key}={values[key]}")
-    if duplicate_emails > faults.send_phase_kills:
-        failed.append(f"duplicate_emails={duplicate_emails} > send_phase_kills={faults.send_phase_kills}")
+    if duplicate_emails > faults.duplicate_allowance:
+        failed.append(f"duplicate_emails={duplicate_emails} > send-phase kills and stalls={faults.duplicate_allowance}")
     return Verdict(values, failed, notes)
 
 
@@ -926,6 +967,7 @@ def judge(monitor: Monitor, ledger: Ledger, faults: Faults, sink: ChaosSink, rec
 
 
 def start_world(profile: Profile, tmp: Path, seed_value: int) -> World:
+    """Every server and process on this machine's loopback."""
     rng = random.Random(seed_value)
     pg = Postgres(tmp, free_port())
     say(f"PostgreSQL cluster in {pg.data} on port {pg.port}")
@@ -935,32 +977,47 @@ def start_world(profile: Profile, tmp: Path, seed_value: int) -> World:
     redis = Redis(tmp, free_port())
     redis.start()
     say(f"Redis on port {redis.port} (no persistence)")
+    sink = start_sink(rng, "127.0.0.1")
+    (tmp / "instance").mkdir()
+    env = build_env(tmp, pg, redis, "127.0.0.1", sink.port, profile.window_seconds)
+    world = World(profile, tmp, rng, pg, redis, sink, Fleet(tmp, env, free_port()), env)
+    start_site(world, webs=1)
+    return world
+
+
+def start_sink(rng: random.Random, host: str) -> ChaosSink:
     handler = ChaosHandler(seed=rng.randrange(2**32), refuse_share=0.10, stall_share=0.04,
                            stall_seconds=MAIL_TIMEOUT_SECONDS + 1.5, hold_share=0.25, hold_seconds=(0.2, 0.8))
-    sink = ChaosSink(free_port(), handler)
+    sink = ChaosSink(free_port(), handler, host=host)
     sink.start()
-    say(f"SMTP sink on port {sink.port}: 10% refused (451), 4% stalled past the client timeout, 25% held 0.2-0.8s")
-    (tmp / "instance").mkdir()
-    env = build_env(tmp, pg, redis.port, sink.port, profile.window_seconds)
-    fleet = Fleet(tmp, env, free_port())
-    world = World(profile, tmp, rng, pg, redis, sink, fleet, env)
+    say(f"SMTP sink on {host}:{sink.port}: 10% refused (451), 4% stalled past the client timeout, "
+        "25% held 0.2-0.8s")
+    return sink
+
+
+def start_site(world: World, *, webs: int) -> None:
+    """With the servers running: the migrations, the seed data, then the Procfile's processes
+    (``webs`` gunicorns, two workers, the two timers workers and beat) under the supervisor."""
+    fleet, env, tmp = world.fleet, world.env, world.tmp
     subprocess.run([str(VENV_BIN / "flask"), "--app", "reviewsite", "db", "upgrade"], env=env, check=True,
                    cwd=str(Path(__file__).resolve().parents[2]), stdout=subprocess.DEVNULL,
                    stderr=(tmp / "migrate.log").open("wb"))
     say("migrations applied")
     seed(world)
     say(f"seeded {len(world.slugs)} businesses and {len(world.reviewers)} confirmed reviewers")
-    fleet.make_web().start()
+    for index in range(webs):
+        fleet.make_web(index).start()
     for index in range(2):
         fleet.make_worker(index).start()
     for index in range(2):
         fleet.make_timers(index).start()
     fleet.make_beat(0).start()
-    wait_until(lambda: port_open(fleet.web_port), timeout=60, what="gunicorn to listen")
+    for host, port in fleet.web_addresses():
+        wait_until(lambda: port_open(port, host=host), timeout=60, what=f"gunicorn to listen on {host}:{port}")
     wait_until(lambda: all("ready." in w.log_text() for w in fleet.workers), timeout=90, what="the workers")
     wait_until(lambda: "beat: Starting..." in fleet.beats[0].log_text(), timeout=60, what="beat")
-    say(f"web (gunicorn, 2 workers) on port {fleet.web_port}, 2 Celery workers (concurrency 2), "
-        "2 timers workers and beat running")
+    say(f"web (gunicorn, 2 workers) on {', '.join(f'{h}:{p}' for h, p in fleet.web_addresses())}, "
+        "2 Celery workers (concurrency 2), 2 timers workers and beat running")
 
     def restarted(proc: Proc, status: int | None) -> None:
         if status != -signal.SIGKILL:  # not one of our kills: the process exited by itself
@@ -970,7 +1027,40 @@ def start_world(profile: Profile, tmp: Path, seed_value: int) -> World:
     world.supervisor = Supervisor(fleet, delay=RESTART_DELAY_SECONDS, on_restart=restarted)
     world.supervisor.start()
     say(f"supervisor: any process that exits is started again after {RESTART_DELAY_SECONDS:.0f}s")
-    return world
+
+
+def stop_world(world: World) -> None:
+    if world.supervisor is not None:
+        world.supervisor.stop()
+    world.fleet.stop()
+    world.sink.stop()
+    world.redis.kill()
+    world.pg.stop()
+
+
+class Stage:
+    """Where the run happens and what it adds: this one, every process on this machine's
+    loopback; tests/chaos/hosts.py's puts them on hosts of their own."""
+
+    name = "chaos"
+
+    def start(self, profile: Profile, tmp: Path, seed_value: int) -> World:
+        return start_world(profile, tmp, seed_value)
+
+    def faults(self, world: World) -> "Faults":
+        return Faults(world)
+
+    def stop(self, world: World | None) -> None:
+        if world is not None:
+            stop_world(world)
+
+    def figures(self, faults: "Faults") -> str:
+        """The profile's own figures for the summary line, after the common ones."""
+        return ""
+
+    def report(self, monitor: "Monitor", faults: "Faults") -> list[str]:
+        """The profile's own lines before the summary."""
+        return []
 
 
 def log_in_everyone(world: World) -> None:
@@ -978,7 +1068,7 @@ def log_in_everyone(world: World) -> None:
 
     def login(reviewer: tuple[int, str]) -> None:
         user_id, email = reviewer
-        session = Session(world.fleet.web_port)
+        session = Session(world.fleet.web_addresses())
         session.login(email, PASSWORD, form_page)
         world.sessions[user_id] = session
 
@@ -999,8 +1089,9 @@ def progress(world: World, ledger: Ledger, faults: Faults, monitor: Monitor, tra
         f"send_phase_kills={faults.send_phase_kills} | {http}")
 
 
-def run(profile: Profile, seed_value: int, keep: bool) -> int:
-    tmp = Path(tempfile.mkdtemp(prefix=f"reviewsite-chaos-{profile.name}-"))
+def run(profile: Profile, seed_value: int, keep: bool, stage: Stage | None = None) -> int:
+    stage = stage or Stage()
+    tmp = Path(tempfile.mkdtemp(prefix=f"reviewsite-{stage.name}-{profile.name}-"))
     world: World | None = None
     monitor: Monitor | None = None
     traffic: Traffic | None = None
@@ -1010,14 +1101,14 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
     try:
         say(f"profile {profile.name}: {profile.reviews} reviews over {profile.traffic_seconds:.0f}s, "
             f"window {profile.window_seconds}s, seed {seed_value}, folder {tmp}")
-        world = start_world(profile, tmp, seed_value)
+        world = stage.start(profile, tmp, seed_value)
         log_in_everyone(world)
         monitor = Monitor(world.pg)
         ledger = Ledger()
         pairs = [(author, business) for author, _ in world.reviewers for business in world.slugs]
         pairs = world.rng.sample(pairs, profile.reviews)
         traffic = Traffic(world, ledger)
-        faults = Faults(world)
+        faults = stage.faults(world)
         watch = Watch(world)
         watch.start()
         start = time.monotonic()
@@ -1056,6 +1147,7 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
         last_fault = last_fault if last_fault is not None else faults.last_fault_end
         recovery = (recovered_at if recovered_at is not None else time.monotonic()) - last_fault
         verdict = judge(monitor, ledger, faults, world.sink, recovery)
+        verdict.extra = stage.figures(faults)
         watch.stop()
         breakdown = late_breakdown(monitor, faults, watch, world.crashes)
         if recovered_at is None:
@@ -1070,7 +1162,7 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
             say(f"{ledger.gave_up} submissions never got an answer after retries (not acknowledged)")
         for note in verdict.notes:
             say(note)
-        for line in breakdown:
+        for line in [*breakdown, *stage.report(monitor, faults)]:
             say(line)
         for proc in world.fleet.all():
             errors = proc.log_text().count("Traceback")
@@ -1088,20 +1180,14 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
             watch.stop()
         if monitor is not None:
             monitor.close()
-        if world is not None:
-            if world.supervisor is not None:
-                world.supervisor.stop()
-            world.fleet.stop()
-            world.sink.stop()
-            world.redis.kill()
-            world.pg.stop()
+        stage.stop(world)
         failed = verdict is None or bool(verdict.failed)
         if keep or failed:
             say(f"logs kept in {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     if verdict is None:
-        print("chaos: error: the run did not complete (see above)", flush=True)
+        print(f"{stage.name}: error: the run did not complete (see above)", flush=True)
         return 2
     if verdict.failed:
         say("FAILED: " + ", ".join(verdict.failed))
@@ -1109,16 +1195,19 @@ def run(profile: Profile, seed_value: int, keep: bool) -> int:
     return 1 if verdict.failed else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+def main(argv: list[str] | None = None, *, profiles: dict[str, Profile] = PROFILES, stage: Stage | None = None,
+         description: str | None = None) -> int:
+    parser = argparse.ArgumentParser(description=description or __doc__.split("\n\n")[0])
+    parser.add_argument("--profile", choices=sorted(profiles), default="quick")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder with every log")
     args = parser.parse_args(argv)
     seed_value = args.seed if args.seed is not None else random.randrange(1_000_000)
-    # SIGTERM (a CI timeout) unwinds like an exception, so every server of the run is stopped.
+    # SIGTERM (a CI timeout) unwinds like an exception, so every server of the run is stopped; so
+    # does SIGINT, also when the shell that started the run in the background made it ignored.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    return run(PROFILES[args.profile], seed_value, args.keep)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return run(profiles[args.profile], seed_value, args.keep, stage)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,10 @@ Everything here is private to one run: a PostgreSQL cluster and a Redis server o
 ports in a temporary folder (the machine's shared PostgreSQL and Redis are never touched), and the
 Procfile's processes (gunicorn, Celery workers, beat) started as subprocesses, each the leader of
 its own process group so that a SIGKILL can take a whole worker with its prefork children.
+
+Each server and process runs on loopback by default, or on a host of its own (``prefix``: the
+command that runs a program inside a network namespace, ``address``: that host's address; see
+tests/chaos/hosts.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +39,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def port_open(port: int, timeout: float = 0.5) -> bool:
+def port_open(port: int, timeout: float = 0.5, host: str = "127.0.0.1") -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             return True
     except OSError:
         return False
@@ -65,11 +70,16 @@ def pg_bin() -> Path:
 
 @dataclass
 class Postgres:
-    """A cluster of our own. As root, initdb and the server run as the ``postgres`` OS user."""
+    """A cluster of our own. As root, initdb and the server run as the ``postgres`` OS user.
+    ``trusted``: a network (CIDR) whose clients may connect without a password, besides
+    loopback."""
 
     tmp: Path
     port: int
     database: str = "chaos"
+    address: str = "127.0.0.1"
+    prefix: tuple[str, ...] = ()
+    trusted: str | None = None
 
     def __post_init__(self) -> None:
         self.data = self.tmp / "pg"
@@ -79,8 +89,8 @@ class Postgres:
 
     def _as_owner(self, args: list[str]) -> list[str]:
         if os.geteuid() == 0:
-            return ["runuser", "-u", "postgres", "--", *args]
-        return args
+            return [*self.prefix, "runuser", "-u", "postgres", "--", *args]
+        return [*self.prefix, *args]
 
     def _chown(self, path: Path) -> None:
         if os.geteuid() == 0:
@@ -88,7 +98,7 @@ class Postgres:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _options(self) -> str:
-        return (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+        return (f"-p {self.port} -k {self.sockets} -c listen_addresses={self.address} -c max_connections=200 "
                 f"-c fsync=off -c full_page_writes=off")
 
     def init(self) -> None:
@@ -103,6 +113,9 @@ class Postgres:
                             "-E", "UTF8", "--no-sync"]),
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd="/",
         )
+        if self.trusted:
+            with (self.data / "pg_hba.conf").open("a") as hba:
+                hba.write(f"host all all {self.trusted} trust\n")
 
     def pg_ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
@@ -121,7 +134,7 @@ class Postgres:
             self.pg_ctl("-m", "immediate", "-w", "-t", "20", "stop", check=False)
 
     def url(self, database: str | None = None) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database or self.database}"
+        return f"postgresql://postgres@{self.address}:{self.port}/{database or self.database}"
 
     def create_database(self) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True, connect_timeout=5) as conn:
@@ -147,11 +160,17 @@ class Redis:
     tmp: Path
     port: int
     popen: subprocess.Popen[bytes] | None = None
+    address: str = "127.0.0.1"
+    prefix: tuple[str, ...] = ()
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://{self.address}:{self.port}/{db}"
 
     def start(self) -> None:
         log = (self.tmp / "redis.log").open("ab")
         self.popen = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [*self.prefix, REDIS_SERVER, "--port", str(self.port), "--bind", self.address, "--save", "",
+             "--appendonly", "no",
              "--dir", str(self.tmp), "--daemonize", "no", "--protected-mode", "no"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
@@ -166,7 +185,7 @@ class Redis:
         from redis.retry import Retry
 
         try:
-            client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5,
+            client = redis.Redis(host=self.address, port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5,
                                  retry=Retry(NoBackoff(), 0))
             try:
                 return bool(client.ping())
@@ -189,7 +208,7 @@ class Redis:
     def pause(self, milliseconds: int) -> None:
         import redis
 
-        client = redis.Redis(port=self.port, socket_connect_timeout=2, socket_timeout=2)
+        client = redis.Redis(host=self.address, port=self.port, socket_connect_timeout=2, socket_timeout=2)
         try:
             client.execute_command("CLIENT", "PAUSE", str(milliseconds), "ALL")
         finally:
@@ -291,10 +310,11 @@ def _pgid(pid: int) -> int | None:
     return int(fields[2]) if fields else None
 
 
-def _tcp_rows() -> list[tuple[int, int, str, str]]:
-    """(local port, remote port, state, inode) of every IPv4 TCP socket."""
+def _tcp_rows(pid: int | str = "self") -> list[tuple[int, int, str, str]]:
+    """(local port, remote port, state, inode) of every TCP socket in the network namespace of
+    process ``pid`` (each host of a multi-host run has its own table)."""
     rows = []
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    for table in (f"/proc/{pid}/net/tcp", f"/proc/{pid}/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
@@ -323,15 +343,23 @@ def _socket_inodes(pid: int) -> set[str]:
 
 def pids_connected(pids: list[int], *, remote_port: int | None = None, local_ports: set[int] | None = None) -> set[int]:
     """Which of ``pids`` hold an established TCP connection to ``remote_port`` (or from one of
-    ``local_ports``)."""
-    wanted = {
-        inode for local, remote, state, inode in _tcp_rows()
-        if state == "01" and (remote_port is None or remote == remote_port)
-        and (local_ports is None or local in local_ports)
-    }
-    if not wanted:
-        return set()
-    return {pid for pid in pids if _socket_inodes(pid) & wanted}
+    ``local_ports``), each looked up in its own network namespace."""
+    by_namespace: dict[str, list[int]] = {}
+    for pid in pids:
+        try:
+            by_namespace.setdefault(os.readlink(f"/proc/{pid}/ns/net"), []).append(pid)
+        except OSError:
+            continue
+    found: set[int] = set()
+    for members in by_namespace.values():
+        wanted = {
+            inode for local, remote, state, inode in _tcp_rows(members[0])
+            if state == "01" and (remote_port is None or remote == remote_port)
+            and (local_ports is None or local in local_ports)
+        }
+        if wanted:
+            found |= {pid for pid in members if _socket_inodes(pid) & wanted}
+    return found
 
 
 class Supervisor:
@@ -351,7 +379,7 @@ class Supervisor:
         self._thread = None
 
     def supervised(self) -> list[Proc]:
-        return [p for p in (self.fleet.web, *self.fleet.workers, *self.fleet.beats[:1]) if p is not None]
+        return [*self.fleet.webs, *self.fleet.workers, *self.fleet.beats[:1]]
 
     def start(self) -> None:
         import threading
@@ -385,35 +413,62 @@ class Supervisor:
                     self.on_restart(proc, status)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a process runs: the command prefix that enters its host (none: this machine's own
+    network), the host's address, and what its environment has besides the deployment's (a
+    skewed clock, say)."""
+
+    prefix: tuple[str, ...] = ()
+    address: str = "127.0.0.1"
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass
 class Fleet:
-    """The Procfile's processes for one deployment."""
+    """The Procfile's processes for one deployment. ``places``: a process's host by its name
+    (web, web2, worker0, worker1, timers, timers2, beat0, ...); the rest run on loopback."""
 
     tmp: Path
     env: dict[str, str]
     web_port: int
-    web: Proc | None = None
+    webs: list[Proc] = field(default_factory=list)
     workers: list[Proc] = field(default_factory=list)
     beats: list[Proc] = field(default_factory=list)
+    places: Mapping[str, Place] = field(default_factory=dict)
+
+    @property
+    def web(self) -> Proc | None:
+        return self.webs[0] if self.webs else None
+
+    def place(self, name: str) -> Place:
+        return self.places.get(name, Place())
+
+    def _proc(self, name: str, args: list[str]) -> Proc:
+        place = self.place(name)
+        return Proc(name, [*place.prefix, *args], {**self.env, **place.env}, self.tmp / f"{name}.log")
 
     def celery(self, *args: str) -> list[str]:
         return [str(VENV_BIN / "celery"), "--app", "tasks.celery_app", *args]
 
-    def make_web(self) -> Proc:
-        self.web = Proc(
-            "web",
-            [str(VENV_BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.web_port}", "--timeout", "30",
-             "--graceful-timeout", "5", "reviewsite:create_app(migrations=False)"],
-            self.env, self.tmp / "web.log",
+    def make_web(self, index: int = 0) -> Proc:
+        name = "web" if index == 0 else f"web{index + 1}"
+        web = self._proc(
+            name,
+            [str(VENV_BIN / "gunicorn"), "--workers", "2", "--bind", f"{self.place(name).address}:{self.web_port}",
+             "--timeout", "30", "--graceful-timeout", "5", "reviewsite:create_app(migrations=False)"],
         )
-        return self.web
+        self.webs.append(web)
+        return web
+
+    def web_addresses(self) -> list[tuple[str, int]]:
+        return [(self.place(web.name).address, self.web_port) for web in self.webs]
 
     def make_worker(self, index: int) -> Proc:
-        worker = Proc(
+        worker = self._proc(
             f"worker{index}",
             self.celery("worker", "--loglevel", "INFO", "--concurrency", "2", "--hostname", f"chaos{index}@%h",
                         "--without-mingle", "--without-gossip"),
-            self.env, self.tmp / f"worker{index}.log",
         )
         self.workers.append(worker)
         return worker
@@ -423,20 +478,18 @@ class Fleet:
         waits behind mail, and goes on while one of them is down. They are workers like the
         others for the kills."""
         name = "timers" if index == 0 else f"timers{index + 1}"
-        worker = Proc(
+        worker = self._proc(
             name,
             self.celery("worker", "--loglevel", "INFO", "--queues", "sweeps", "--concurrency", "1",
                         "--hostname", f"{name}@%h", "--without-mingle", "--without-gossip"),
-            self.env, self.tmp / f"{name}.log",
         )
         self.workers.append(worker)
         return worker
 
     def make_beat(self, index: int) -> Proc:
-        beat = Proc(
+        beat = self._proc(
             f"beat{index}",
             self.celery("beat", "--loglevel", "INFO", "--schedule", str(self.tmp / f"beat-schedule-{index}")),
-            self.env, self.tmp / f"beat{index}.log",
         )
         self.beats.append(beat)
         return beat
@@ -445,7 +498,7 @@ class Fleet:
         return [pid for worker in self.workers for pid in worker.group_pids()]
 
     def all(self) -> list[Proc]:
-        return [p for p in (self.web, *self.workers, *self.beats) if p is not None]
+        return [*self.webs, *self.workers, *self.beats]
 
     def stop(self) -> None:
         procs = self.all()

@@ -85,10 +85,10 @@ class ChaosHandler:
 
 
 class ChaosSink:
-    def __init__(self, port: int, handler: ChaosHandler) -> None:
+    def __init__(self, port: int, handler: ChaosHandler, *, host: str = "127.0.0.1") -> None:
         self.port = port
         self.handler = handler
-        self.controller = Controller(handler, hostname="127.0.0.1", port=port, ready_timeout=10)
+        self.controller = Controller(handler, hostname=host, port=port, ready_timeout=10)
 
     def start(self) -> None:
         self.controller.start()

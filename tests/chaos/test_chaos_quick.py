@@ -1,23 +1,29 @@
-"""The quick chaos profile as a test: real PostgreSQL, Redis, gunicorn, Celery workers and beat,
-an SMTP sink that fails on purpose, and faults injected while reviews are submitted over HTTP.
+"""The quick chaos profiles as tests: real PostgreSQL, Redis, gunicorn, Celery workers and beat,
+an SMTP sink that fails on purpose, and faults injected while reviews are submitted over HTTP;
+once with every process on this machine (tests/chaos/run.py), once with each on a host of its own
+made with network namespaces, with stalls, partitions, a lossy link and a skewed clock
+(tests/chaos/hosts.py; needs root, as CI has).
 
-It starts throwaway servers of its own (free ports, a temporary folder), never the shared ones.
-The run prints one summary line last and exits non-zero if an invariant was broken
-(see tests/chaos/run.py)."""
+Each starts throwaway servers of its own (free ports or its own hosts, a temporary folder), never
+the shared ones. A run prints one summary line last and exits non-zero if an invariant was broken.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
+
 from reviewsite.config import PROJECT_ROOT
 
-TIMEOUT_SECONDS = 420  # the profile takes about three minutes on a busy 2-core machine
+TIMEOUT_SECONDS = 420  # a profile takes about three minutes on a busy 2-core machine
 
 
-def test_quick_chaos_profile_keeps_every_invariant() -> None:
+@pytest.mark.parametrize("module", ["tests.chaos.run", "tests.chaos.hosts"], ids=["one-host", "many-hosts"])
+def test_quick_chaos_profile_keeps_every_invariant(module: str) -> None:
     run = subprocess.Popen(
-        [sys.executable, "-m", "tests.chaos.run", "--profile", "quick"],
+        [sys.executable, "-m", module, "--profile", "quick"],
         cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

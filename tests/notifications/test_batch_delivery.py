@@ -298,3 +298,22 @@ def test_a_header_with_a_line_break_is_refused_before_anything_is_written():
         text="x", html="x")
     with pytest.raises(ValueError, match="line break"):
         message.as_bytes()
+
+
+def test_a_sender_that_outlived_its_lease_cannot_undo_the_next_senders_work(server, ctx, clock):
+    """A sender paused longer than its lease (a stopped VM: its time limit cannot end it) resumes
+    after the next sender has mailed its rows: its failures and give-backs then touch nothing, or
+    it would put a sent mail back to pending (or clear the new sender's lease) and it would go
+    once more."""
+    ids = held_mails(2, clock)
+    with unit_of_work():
+        paused_lease = clock.now() + mail_queue.lease()
+        assert mail_queue.claim(ids, now=clock.now()) == ids  # the sender that will be paused
+    clock.advance(mail_queue.lease() + timedelta(seconds=1))
+    assert delivery.deliver_batch(ids) == dict.fromkeys(ids, "sent")  # the next sender
+    with unit_of_work():  # the paused one resumes: one mail failed, the other is given back
+        mail_queue.back_off({ids[0]: "SMTPServerDisconnected"}, now=clock.now(), lease_until=paused_lease)
+        mail_queue.release([ids[1]], lease_until=paused_lease)
+    assert [(row.email_status, row.lease_until) for row in rows(ids)] == [(EmailStatus.SENT, None)] * 2
+    assert delivery.deliver_pending() == {}
+    assert len(server.mails) == 2

@@ -355,14 +355,16 @@ def start_celery(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cal
         started.append(process)
         return process
 
-    def start(deployment: Deployment, *, beat: bool = True, **extra_env: str | None) -> CeleryProcesses:
+    def start(deployment: Deployment, *, beat: bool = True, worker_env: dict[str, str] | None = None,
+              **extra_env: str | None) -> CeleryProcesses:
+        """``worker_env``: set for the worker only (another host's environment than beat's)."""
         env = deployment.environ(**extra_env)
         tag = uuid.uuid4().hex[:8]
         worker = spawn(
             f"worker-{tag}",
             ["worker", "--loglevel", "INFO", "--concurrency", "2", "--without-mingle", "--without-gossip",
              "--hostname", f"processes-{tag}@%h"],
-            env,
+            {**env, **(worker_env or {})},
         )
         beat_process = None
         if beat:

@@ -19,7 +19,6 @@ from reviewsite.models import (
     Business,
     Delivery,
     EmailStatus,
-    Membership,
     Notification,
     NotificationPreference,
     Review,
@@ -33,6 +32,7 @@ from reviewsite.services.outbox import PENDING_IDS_KEY, notify
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, ReviewFactory, UserFactory
 from tests.helpers import START
+from tests.services.sweeps import committed_due, published_counts, sweep_holding_its_claim
 
 
 def prefer(user: User, topic: str, delivery: Delivery) -> None:
@@ -174,47 +174,12 @@ def test_an_idle_sweep_writes_nothing(ctx, clock):
 
 @pytest.fixture
 def committed(app):
-    """Due reviews committed for real (other connections must see them), deleted afterwards."""
+    """Sixty due reviews, committed for real (other connections must see them): the oldest ten
+    of one business, the rest of another, two members each."""
     with app.app_context():
         assert db.engine.dialect.name == "postgresql"
-        made: dict[str, list[int]] = {}
-        with unit_of_work() as session:
-            # The oldest ten of one business, the rest of another: a sweep bumps the listing
-            # version of each business it publishes for, so two sweeps over the same business
-            # take turns on that row (as they would on any other write to it).
-            businesses = [BusinessFactory(slug=f"concurrent-sweeps-{i}") for i in range(2)]
-            members = [MembershipFactory(business=b).user_id for b in businesses for _ in range(2)]
-            rows = [ReviewFactory(business=businesses[i >= 10], publish_at=START + timedelta(seconds=i))
-                    for i in range(60)]
-            session.flush()
-            made = {"business": [b.id for b in businesses], "reviews": [r.id for r in rows],
-                    "users": [r.author_id for r in rows] + members}
-        try:
-            yield made
-        finally:
-            db.session.remove()
-            with db.engine.begin() as conn:
-                ids = made["reviews"]
-                conn.execute(sa.delete(Notification).where(Notification.review_id.in_(ids)))
-                conn.execute(sa.delete(ReviewEvent).where(ReviewEvent.review_id.in_(ids)))
-                conn.execute(sa.delete(Review).where(Review.id.in_(ids)))
-                conn.execute(sa.delete(Membership).where(Membership.business_id.in_(made["business"])))
-                conn.execute(sa.delete(Business).where(Business.id.in_(made["business"])))
-                conn.execute(sa.delete(User).where(User.id.in_(made["users"])))
-
-
-def _counts(app, review_ids: list[int]) -> tuple[dict[int, int], dict[str, int], set[ReviewStatus]]:
-    with app.app_context():
-        events = dict(db.session.execute(
-            select(ReviewEvent.review_id, func.count()).where(
-                ReviewEvent.review_id.in_(review_ids), ReviewEvent.action == "published")
-            .group_by(ReviewEvent.review_id)).all())
-        notes = dict(db.session.execute(
-            select(Notification.dedupe_key, func.count()).where(Notification.review_id.in_(review_ids))
-            .group_by(Notification.dedupe_key)).all())
-        statuses = set(db.session.scalars(select(Review.status).where(Review.id.in_(review_ids))))
-        db.session.remove()
-    return events, notes, statuses
+    with committed_due(app, reviews=60, first_business=10, members=2, slug="concurrent-sweeps") as made:
+        yield made
 
 
 @pytest.mark.postgresql_only
@@ -222,36 +187,19 @@ def test_a_sweep_skips_the_rows_another_sweep_holds(app, committed):
     """Sweep A claims the oldest ten and keeps its transaction open; sweep B, meanwhile, takes the
     rest without waiting for A (SKIP LOCKED) and never touches A's rows."""
     now = START + timedelta(hours=1)
-    claimed, release, results = threading.Event(), threading.Event(), {}
-
-    def sweep_a() -> None:
-        with app.app_context():
-            try:
-                with unit_of_work() as session:
-                    results["a"] = publication.publish_due(now=now, limit=10)
-                    claimed.set()
-                    assert release.wait(30)
-                    session.flush()
-            finally:
-                claimed.set()
-                db.session.remove()
-
-    thread = threading.Thread(target=sweep_a)
-    thread.start()
-    try:
-        assert claimed.wait(30)
+    results = {}
+    with sweep_holding_its_claim(app, now=now, limit=10) as sweep_a:
+        results["a"] = sweep_a["claimed"]
         with app.app_context():
             with unit_of_work() as session:
                 session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # a wait would fail, not hang
                 results["b"] = publication.publish_due(now=now, limit=500)
             db.session.remove()
-    finally:
-        release.set()
-        thread.join(30)
+    assert "error" not in sweep_a
     ids = committed["reviews"]
     assert results["a"] == ids[:10]
     assert results["b"] == ids[10:]
-    events, notes, statuses = _counts(app, ids)
+    events, notes, statuses = published_counts(app, ids)
     assert events == {review_id: 1 for review_id in ids}
     assert len(notes) == len(ids) * 3 and set(notes.values()) == {1}
     assert statuses == {ReviewStatus.PUBLISHED}
@@ -287,7 +235,7 @@ def test_racing_sweeps_publish_each_review_once(app, committed):
     assert errors == []
     ids = committed["reviews"]
     assert sorted(published) == ids  # every one, and none twice
-    events, notes, statuses = _counts(app, ids)
+    events, notes, statuses = published_counts(app, ids)
     assert events == {review_id: 1 for review_id in ids}
     assert len(notes) == len(ids) * 3 and set(notes.values()) == {1}
     assert statuses == {ReviewStatus.PUBLISHED}
