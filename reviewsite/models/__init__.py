@@ -1,6 +1,8 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from reviewsite.models.business import Business, Membership, MemberRole
+from reviewsite.models.business_history import BusinessEvent, ListingChange
+from reviewsite.models.claim import BusinessClaim, ClaimMethod, ClaimStatus
 from reviewsite.models.notification import (
     Delivery,
     DevMail,
@@ -9,13 +11,21 @@ from reviewsite.models.notification import (
     NotificationPreference,
 )
 from reviewsite.models.review import RemedyKind, Review, ReviewEvent, ReviewStatus, Side, ThreadMessage
+from reviewsite.models.team import Invitation, InvitationStatus
 from reviewsite.models.user import User
 
 __all__ = [
     "Business",
+    "BusinessClaim",
+    "BusinessEvent",
+    "ClaimMethod",
+    "ClaimStatus",
     "Delivery",
     "DevMail",
     "EmailStatus",
+    "Invitation",
+    "InvitationStatus",
+    "ListingChange",
     "MemberRole",
     "Membership",
     "Notification",
