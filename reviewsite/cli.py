@@ -7,9 +7,9 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from reviewsite.clock import now_utc
-from reviewsite.models import User
+from reviewsite.models import ClaimMethod, User
 from reviewsite.notifications import delivery
-from reviewsite.services import accounts, businesses, digests, reminders, reviews
+from reviewsite.services import accounts, businesses, claims, digests, reminders, reviews, team
 from reviewsite.services.settings import window_policy
 from reviewsite.unit_of_work import unit_of_work
 
@@ -36,10 +36,16 @@ def seed_demo() -> None:
             now = now_utc()
             cafe = businesses.create_business(
                 owner, name="Corner Cafe", category="Cafe", city="Leeds", address="1 Market St",
-                description="Coffee, cake and a window seat.", now=now)
-            businesses.create_business(
+                description="Coffee, cake and a window seat.", website="https://cornercafe.example", now=now)
+            plumbing = businesses.create_business(
                 owner, name="Bright Plumbing", category="Trades", city="Leeds", address="22 Canal Rd",
-                description="Emergency plumbing, seven days a week.", now=now)
+                description="Emergency plumbing, seven days a week.", website="https://brightplumbing.example",
+                now=now)
+            for business, address in ((cafe, "olive@cornercafe.example"), (plumbing, "olive@brightplumbing.example")):
+                # The demo owner is verified as a real one would be: a link to an address at the
+                # website's domain, followed (here without the mail).
+                claim = claims.start(business, owner, method=ClaimMethod.WEBSITE_EMAIL, email=address, now=now)
+                claims.verify_by_link(claim, owner, email=address, now=now)
             reviews.submit_review(critic, cafe, stars=5, title="Best flat white in town",
                                   body="Friendly staff and a quiet corner to work in.", now=now)
             reviews.submit_review(customer, cafe, stars=2, title="Cold food, long wait",
@@ -61,6 +67,9 @@ def sweep() -> None:
         reminded = reminders.send_due_reminders(now=now_utc())
     with unit_of_work():
         digested = digests.queue_digests(now=now_utc())
+    with unit_of_work():
+        claims.expire_due(now=now_utc())
+        team.expire_due(now=now_utc())
     outcomes = delivery.deliver_pending()
     click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} mail={outcomes}")
 

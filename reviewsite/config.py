@@ -222,6 +222,9 @@ def from_environment() -> dict[str, Any]:
         "MAIL_BACKOFF_BASE_SECONDS": _int("MAIL_BACKOFF_BASE_SECONDS", 15),
         "EMAIL_TOKEN_MAX_AGE_SECONDS": _int("EMAIL_TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600),
         "RESET_TOKEN_MAX_AGE_SECONDS": _int("RESET_TOKEN_MAX_AGE_SECONDS", 3600),
+        # A claim's one-time link and a team invitation are good for this long.
+        "CLAIM_LINK_MAX_AGE_SECONDS": _int("CLAIM_LINK_MAX_AGE_SECONDS", 2 * 24 * 3600),
+        "INVITATION_MAX_AGE_SECONDS": _int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600),
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,

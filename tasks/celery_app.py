@@ -64,5 +64,6 @@ celery_app.conf.beat_schedule = beat_schedule(flask_app.config)
 celery_app.conf.worker_consumer = f"{__name__}:PromptReconnectConsumer"
 
 import tasks.delivery  # noqa: E402,F401 - registers the tasks
+import tasks.identity  # noqa: E402,F401
 import tasks.lifecycle  # noqa: E402,F401
 import tasks.notices  # noqa: E402,F401

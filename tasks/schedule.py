@@ -12,6 +12,7 @@ from typing import Any
 
 from reviewsite.notifications import (
     DELIVER_PENDING_TASK,
+    EXPIRE_IDENTITY_LINKS_TASK,
     PUBLISH_DUE_TASK,
     QUEUE_DIGESTS_TASK,
     SEND_REMINDERS_TASK,
@@ -26,7 +27,12 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "queue-daily-digests": QUEUE_DIGESTS_TASK,
         "deliver-pending-notifications": DELIVER_PENDING_TASK,
     }
-    return {
+    schedule = {
         name: {"task": task, "schedule": interval, "options": {"expires": 10 * interval}}
         for name, task in sweeps.items()
     }
+    # Claims and invitations already read as expired once past their time; writing so is not urgent.
+    every = max(interval, 60.0)
+    schedule["expire-claims-and-invitations"] = {
+        "task": EXPIRE_IDENTITY_LINKS_TASK, "schedule": every, "options": {"expires": 10 * every}}
+    return schedule

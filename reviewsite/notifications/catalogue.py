@@ -83,6 +83,24 @@ KINDS: dict[str, Kind] = {
         "review_updates",
     ),
     "digest": Kind("Your daily summary from {site}", "Your daily summary", "digest"),
+    # Who the business is (services.claims, services.team): account mail, always sent.
+    "claim_link": Kind(
+        "Confirm that you run {business}",
+        "We sent the link to confirm your claim of {business} to {email}",
+        None,
+    ),
+    "claim_approved": Kind(
+        "Your claim of {business} is approved", "A moderator approved your claim of {business}", None
+    ),
+    "claim_rejected": Kind(
+        "Your claim of {business} was not approved", "A moderator did not approve your claim of {business}", None
+    ),
+    "team_invitation": Kind(
+        "{inviter} invites you to join {business}",
+        "{inviter} invited you to join {business} as {role}",
+        None,
+    ),
+    "member_joined": Kind("{member} joined {business}", "{member} joined {business} as {role}", None),
 }
 
 
@@ -108,6 +126,8 @@ def _fields(notification: Notification) -> dict[str, object]:
     remedy = facts.get("remedy", "")
     fields["remedy"] = remedy
     fields["remedy_phrase"] = REMEDY_PHRASES.get(remedy, "a remedy")
+    for name in ("business", "email", "inviter", "member", "role"):  # facts of business notices
+        fields[name] = facts.get(name, "")
     review = notification.review
     if review is not None:
         fields["business"] = review.business.name

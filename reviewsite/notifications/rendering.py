@@ -32,6 +32,7 @@ from sqlalchemy.orm import joinedload
 from reviewsite.extensions import db
 from reviewsite.models import Notification, Review
 from reviewsite.notifications.catalogue import KINDS, REMEDY_PHRASES, subject_for, summary_for, topic_of
+from reviewsite.notifications import identity_links
 from reviewsite.notifications.links import external_url
 from reviewsite.services import inbox, tokens
 
@@ -112,6 +113,8 @@ def _context(notification: Notification, batch: Batch) -> dict[str, object]:
         context["action_url"] = external_url("auth.confirm", token=tokens.confirmation_token(user))
     elif notification.kind == "password_reset":
         context["action_url"] = external_url("auth.reset_password", token=tokens.reset_token(user))
+    elif notification.kind in identity_links.LINKS:  # claims and invitations
+        context["action_url"] = identity_links.LINKS[notification.kind](notification)
     topic = topic_of(notification.kind)
     if topic is not None:
         context["unsubscribe_url"] = external_url(
@@ -144,7 +147,7 @@ def render_email(notification: Notification, batch: Batch | None = None) -> Outg
         raise ValueError(f"unknown notification kind {notification.kind!r}")
     batch = batch or Batch()
     context = _context(notification, batch)
-    recipient = notification.recipient.email
+    recipient = notification.to_address or notification.recipient.email
     headers = [
         ("From", batch.sender),
         ("To", recipient),

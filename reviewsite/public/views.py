@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from reviewsite.public import fragments, page_cache, paging
 from reviewsite.public.forms import FIELDS, SearchForm, search_terms
-from reviewsite.services import access, businesses
+from reviewsite.services import access, businesses, listing_details
 from reviewsite.unit_of_work import each_statement_commits
 
 bp = Blueprint("public", __name__)
@@ -76,5 +76,6 @@ def _business_page(slug: str, page: int) -> str:
         business=found,
         # The part every visitor sees alike, cached per listing_version (see fragments.py).
         listing=fragments.business_listing(found, page),
-        is_member=access.is_member(current_user, found),
+        role=access.role_of(current_user, found),
+        formerly=listing_details.formerly(found),
     )

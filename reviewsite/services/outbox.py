@@ -74,8 +74,9 @@ def iso_utc_sql(moment: ColumnElement[datetime]) -> ColumnElement[str]:
     )
 
 
-def dedupe_key(kind: str, subject: str | int, recipient_id: int) -> str:
-    return f"{kind}:{subject}:{recipient_id}"
+def dedupe_key(kind: str, subject: str | int, recipient_id: int | None) -> str:
+    # No account: mail to an address alone (an invitation); its subject names it.
+    return f"{kind}:{subject}:{'to' if recipient_id is None else recipient_id}"
 
 
 def dedupe_key_sql(kind: str, subject: ColumnElement, recipient_id: ColumnElement[int]) -> ColumnElement[str]:
@@ -119,9 +120,11 @@ class Fact:
     and what makes it unique (``subject`` goes into the dedupe key)."""
 
     subject: str | int
-    recipient_ids: tuple[int, ...]
+    recipient_ids: tuple[int | None, ...]
     review_id: int | None = None
     facts: dict[str, object] = field(default_factory=dict)
+    # Where the email goes instead of each recipient's account address (None: the account's).
+    to_address: str | None = None
 
 
 def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timedelta = timedelta(0)) -> list[int]:
@@ -136,7 +139,9 @@ def notify_many(kind: str, facts: Iterable[Fact], *, now: datetime, delay: timed
     facts = [fact for fact in facts if fact.recipient_ids]
     if not facts:
         return []
-    write = _write_postgres if db.session.get_bind().dialect.name == "postgresql" else _write_portable
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    # Mail to an address (rare: claims, invitations) goes by the portable INSERT on every backend.
+    write = _write_postgres if postgresql and not any(fact.to_address for fact in facts) else _write_portable
     ids = write(kind, facts, now=now, next_attempt_at=now + delay)
     remember_new(ids)
     return ids
@@ -158,6 +163,7 @@ def _write_portable(kind: str, facts: list[Fact], *, now: datetime, next_attempt
             "next_attempt_at": next_attempt_at,
             "email_status": statuses[recipient_id],
             "attempts": 0,
+            "to_address": fact.to_address,
         }
         for fact in facts
         for recipient_id in fact.recipient_ids
@@ -289,14 +295,20 @@ def notify(
     fact: str | int | None = None,
     delay: timedelta = timedelta(0),
     extra_facts: dict[str, object] | None = None,
+    to_address: str | None = None,
 ) -> list[int]:
-    """Queue one notification of ``kind`` per recipient about one fact; returns the new ids."""
+    """Queue one notification of ``kind`` per recipient about one fact; returns the new ids.
+    With ``to_address`` the email goes to that address instead of the recipients' own (with no
+    recipients: one notification for the address alone, which no account sees in the site)."""
     subject = fact if fact is not None else (review.id if review is not None else "")
+    recipient_ids: tuple[int | None, ...] = tuple(r if isinstance(r, int) else r.id for r in recipients)
+    if to_address is not None and not recipient_ids:
+        recipient_ids = (None,)
     return notify_many(
         kind,
-        [Fact(subject=subject, recipient_ids=tuple(r if isinstance(r, int) else r.id for r in recipients),
+        [Fact(subject=subject, recipient_ids=recipient_ids,
               review_id=review.id if review is not None else None,
-              facts={**review_facts(review), **(extra_facts or {})})],
+              facts={**review_facts(review), **(extra_facts or {})}, to_address=to_address)],
         now=now,
         delay=delay,
     )
