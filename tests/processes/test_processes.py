@@ -31,6 +31,7 @@ from tests.processes.conftest import (
     Deployment,
     wait_for,
 )
+from tests.helpers import verify_owner
 from tests.smtp_sink import Mail, SmtpServer, free_port
 
 pytestmark = pytest.mark.processes
@@ -71,7 +72,10 @@ def make_scene(*, stars: int = 2) -> Scene:
                                   display_name="Oscar Owner", now=now)
         accounts.confirm_email(owner, now=now)
         business = businesses.create_business(owner, name=f"Corner Cafe {tag}", category="Cafe", city="Leeds",
-                                              address="1 High Street", description="Soup.", now=now)
+                                              address="1 High Street", description="Soup.",
+                                              website=f"https://cafe-{tag}.example", despite_duplicates=True,
+                                              now=now)
+        verify_owner(business, owner, now=now)
         ids = (reviewer.id, reviewer.email, owner.id, owner.email)
     with unit_of_work():
         review = reviews.submit_review(
