@@ -34,7 +34,9 @@ def create():
             name, slug = created
             flash(f"{name} is listed. If you run it, claim it to see and answer its reviews privately.", "success")
             return redirect(url_for("public.business", slug=slug))
-    return render_template("business/new.html", form=form, duplicates=duplicates), form_status(form)
+    # Likely duplicates are a question ("is it one of these?"), not a refusal: 200.
+    return render_template("business/new.html", form=form, duplicates=duplicates), \
+        200 if duplicates else form_status(form)
 
 
 @bp.route("/inbox")

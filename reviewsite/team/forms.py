@@ -7,8 +7,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from reviewsite.services import listing_details as details
 
-ROLE_CHOICES = [SelectChoice("staff", "Staff: the private conversation, offers, draft response, release now"),
-                SelectChoice("owner", "Owner: everything, including the team and the listing's details")]
+ROLE_CHOICES = [SelectChoice("staff", "Staff"), SelectChoice("owner", "Owner")]
 
 
 class InviteForm(FlaskForm):
@@ -17,8 +16,7 @@ class InviteForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=[SelectChoice("staff", "Staff"), SelectChoice("owner", "Owner")],
-                       validators=[DataRequired()])
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
 
 
 class ListingForm(FlaskForm):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from reviewsite.auth.forms import EmptyForm
@@ -37,7 +37,8 @@ def _team_page(business: Business, status: int = 200, invite_form: InviteForm | 
         "team/page.html", business=business, members=team.members_of(business),
         invitations=team.pending_invitations(business, now=now_utc()),
         invite_form=invite_form or InviteForm(formdata=None), role_form=RoleForm(formdata=None),
-        action_form=EmptyForm(formdata=None)), status
+        action_form=EmptyForm(formdata=None),
+        invitation_days=max(current_app.config["INVITATION_MAX_AGE_SECONDS"] // 86400, 1)), status
 
 
 @bp.route("/b/<slug>/team")
