@@ -8,8 +8,8 @@ SQL (LIKE, lower(), equality; no dialect branch), then ranked in Python:
 - the database narrows to the same website domain, or to the same city and either the same
   address or a name containing the first letters of one of the new name's distinctive words
   (words such as "the" or a category name are not distinctive), a bounded number of rows;
-- a name is similar when, letters and digits only and any case, one contains the other or their
-  difflib ratio is at least :data:`SIMILAR`.
+- a name is similar when, by their distinctive words (letters and digits only, any case), one
+  contains the other or their difflib ratio is at least :data:`SIMILAR`.
 """
 
 from __future__ import annotations
@@ -51,8 +51,14 @@ def _address_key(address: str) -> str:
     return _fold(address)
 
 
+def _distinctive(name: str) -> list[str]:
+    """The words that tell a business from others (all of them if none does)."""
+    words = _fold(name).split()
+    return [w for w in words if w not in COMMON_WORDS] or words
+
+
 def _similar(a: str, b: str) -> bool:
-    a, b = _fold(a).replace(" ", ""), _fold(b).replace(" ", "")
+    a, b = "".join(_distinctive(a)), "".join(_distinctive(b))
     if not a or not b:
         return False
     return a in b or b in a or difflib.SequenceMatcher(None, a, b).ratio() >= SIMILAR
@@ -66,7 +72,7 @@ def likely_duplicates(*, name: str, city: str, address: str, website: str | None
     """Listings that may be the one about to be created, best matches first (at most SHOWN)."""
     name, city, address = (name or "").strip(), (city or "").strip().lower(), (address or "").strip()
     domain = domain_of_website(website)
-    words = [w for w in _fold(name).split() if w not in COMMON_WORDS] or _fold(name).split()
+    words = _distinctive(name)
     in_city = [func.lower(Business.name).like(_like(word[:PREFIX]), escape="\\") for word in words]
     if address:
         in_city.append(func.lower(Business.address) == address.lower())
