@@ -62,25 +62,26 @@ def show(claim_id: int):
     return render_template("claims/show.html", claim=claim, status=claim.status_at(now_utc()), form=EmptyForm())
 
 
+def _claimant_action(claim_id: int, action, success: str):
+    """A button on the claimant's own claim: one service call, a note, back to the claim."""
+    claim = _own_claim_or_404(claim_id)
+    ok, _ = attempt(lambda: action(claim, current_user, now=now_utc()))
+    if ok:
+        flash(success, "success")
+    return redirect(url_for("claims.show", claim_id=claim_id))
+
+
 @bp.route("/claims/<int:claim_id>/resend", methods=["POST"])
 @login_required
 @limiter.limit(MAIL_LIMIT)
 def resend(claim_id: int):
-    claim = _own_claim_or_404(claim_id)
-    ok, _ = attempt(lambda: claims.resend_link(claim, current_user, now=now_utc()))
-    if ok:
-        flash("We sent the link again.", "success")
-    return redirect(url_for("claims.show", claim_id=claim_id))
+    return _claimant_action(claim_id, claims.resend_link, "We sent the link again.")
 
 
 @bp.route("/claims/<int:claim_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw(claim_id: int):
-    claim = _own_claim_or_404(claim_id)
-    ok, _ = attempt(lambda: claims.withdraw(claim, current_user, now=now_utc()))
-    if ok:
-        flash("Your claim is withdrawn.", "success")
-    return redirect(url_for("claims.show", claim_id=claim_id))
+    return _claimant_action(claim_id, claims.withdraw, "Your claim is withdrawn.")
 
 
 def _link_refused(title: str, message: str, status: int):
