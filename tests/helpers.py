@@ -101,13 +101,13 @@ def submission_footprint(business_id: int) -> dict[str, object]:
     }
 
 
-def verify_owner(business: Any, user: Any, *, now: datetime) -> None:
+def verify_owner(business: Any, user: Any, *, now: datetime, address: str | None = None) -> None:
     """Make ``user`` the verified owner of ``business`` the way a real owner becomes one: a claim
-    by a link to an address at the listing's website domain, followed (the mail is not read).
-    The business must have a website."""
+    by a link to an address at the listing's website domain (``address``, by default
+    owner@ that domain), followed (the mail is not read). The business must have a website."""
     from reviewsite.models import ClaimMethod
     from reviewsite.services import claims
 
-    address = f"owner@{business.website_domain}"
+    address = address or f"owner@{business.website_domain}"
     claim = claims.start(business, user, method=ClaimMethod.WEBSITE_EMAIL, email=address, now=now)
     claims.verify_by_link(claim, user, email=address, now=now)

@@ -1,7 +1,8 @@
 """The claim journey in a real browser (issue 12): a person lists their business (past a likely
 duplicate), claims it through the link mailed to an address at its website's domain, sees the
 held review that was waiting, invites a staff member who signs up and accepts, and the staff
-member answers the held review; the reviewer sees who answered, for which business."""
+member answers the held review and releases it; the reviewer sees who answered, for which
+business."""
 
 from __future__ import annotations
 
@@ -155,7 +156,12 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
     expect(message).to_contain_text(f"for {NAME}")
     assert STAFF_EMAIL not in customer.content() and OWNER_EMAIL not in customer.content()
 
-    # 7. The team page on a phone: the owner sees the new member.
+    # 7. Staff may also release the review now (it is published with no window left to wait for).
+    staff.reload()
+    staff.get_by_role("region", name="Publish now").get_by_role("button", name="Release now").click()
+    expect(staff.get_by_role("status")).to_contain_text("The review is now public.")
+
+    # 8. The team page on a phone: the owner sees the new member.
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
     errors["phone"] = watch_console(phone)
     log_in(phone, OWNER_EMAIL, OWNER_PASSWORD)
