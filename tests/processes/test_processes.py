@@ -327,7 +327,7 @@ def test_submit_succeeds_while_the_broker_is_down(
         wait_for_quiet_outbox(processes, smtp)
         assert len(smtp.mails_with(HELD_SUBJECT)) == 1, smtp.describe()
         assert_each_row_mailed_once(smtp, {scene.reviewer_email, scene.owner_email})
-        assert {row.kind for row in outbox()} == {"confirm_email", "review_held"}
+        assert {row.kind for row in outbox()} == {"confirm_email", "claim_link", "review_held"}
         assert processes.received(DELIVER_BATCH_TASK) == 0  # nothing was queued: the sweep did it all
         assert_no_review_words(held[0], scene)
 
