@@ -196,11 +196,10 @@ def _require_decider(claim: BusinessClaim, moderator: User) -> None:
 
 
 def approve(claim: BusinessClaim, moderator: User, *, reason: str | None, now: datetime) -> None:
-    """A moderator approves a claim (a note to the claimant is optional)."""
+    """A moderator approves a claim, with the reasons (every moderation decision has them)."""
     _require_decider(claim, moderator)
-    reason = _check_text(reason, "note", REASON_MAX, required=False)
-    CLAIMS.compare_and_set(claim, "approve", status=V, decided_at=now, decided_by_id=moderator.id,
-                           reason=reason or None)
+    reason = _check_text(reason, "statement of reasons", REASON_MAX, required=True)
+    CLAIMS.compare_and_set(claim, "approve", status=V, decided_at=now, decided_by_id=moderator.id, reason=reason)
     _admit(claim, now=now, actor_id=moderator.id)
     business = claim.business
     notify("claim_approved", [claim.claimant_id], now=now, fact=claim.id,

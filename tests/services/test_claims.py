@@ -77,7 +77,7 @@ def perform(action: str, claim, claimant, moderator, now) -> None:
     if action == "verify_by_link":
         claims.verify_by_link(claim, claimant, email=ADDRESS, now=now)
     elif action == "approve":
-        claims.approve(claim, moderator, reason="", now=now)
+        claims.approve(claim, moderator, reason="The lease shows it.", now=now)
     elif action == "reject":
         claims.reject(claim, moderator, reason="No proof.", now=now)
     elif action == "withdraw":
@@ -243,7 +243,7 @@ def test_a_moderator_cannot_decide_their_own_claim(ctx):
     moderator = UserFactory(moderator=True)
     claim = claims.start(listing(), moderator, method="moderator", statement="Mine.", now=START)
     with pytest.raises(NotAllowed, match="own claim"):
-        claims.approve(claim, moderator, reason="", now=START)
+        claims.approve(claim, moderator, reason="Looks right.", now=START)
 
 
 def test_the_moderators_queue_is_oldest_first_and_only_what_they_decide(ctx, clock):

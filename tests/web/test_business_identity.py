@@ -168,9 +168,11 @@ def test_a_moderator_must_give_reasons_to_reject(app, client, identities):
     response = client.post(f"/moderation/claims/{identities.pending_claim}", {"decision": "reject", "reason": ""})
     assert response.status_code == 422 and "statement of reasons cannot be empty" in response.get_data(as_text=True)
     assert counts(app) == before
-    assert client.post(f"/moderation/claims/{identities.pending_claim}",
-                       {"decision": "approve", "reason": ""}).status_code == 302
-    again = client.post(f"/moderation/claims/{identities.pending_claim}", {"decision": "approve", "reason": ""})
+    approve = {"decision": "approve", "reason": ""}
+    assert client.post(f"/moderation/claims/{identities.pending_claim}", approve).status_code == 422
+    approve["reason"] = "The domain address proves it."
+    assert client.post(f"/moderation/claims/{identities.pending_claim}", approve).status_code == 302
+    again = client.post(f"/moderation/claims/{identities.pending_claim}", approve)
     assert again.status_code == 422 and "already verified" in again.get_data(as_text=True)
 
 
