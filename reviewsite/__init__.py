@@ -79,13 +79,15 @@ def register_blueprints(app: Flask) -> None:
     from reviewsite.account.views import bp as account_bp
     from reviewsite.auth.views import bp as auth_bp
     from reviewsite.business.views import bp as business_bp
+    from reviewsite.claims.views import bp as claims_bp
     from reviewsite.dev.views import bp as dev_bp
     from reviewsite.moderation.views import bp as moderation_bp
     from reviewsite.notifications.transport import uses_dev_mailbox
     from reviewsite.public.views import bp as public_bp
     from reviewsite.reviews.views import bp as reviews_bp
+    from reviewsite.team.views import bp as team_bp
 
-    for blueprint in (public_bp, auth_bp, account_bp, business_bp, reviews_bp, moderation_bp):
+    for blueprint in (public_bp, auth_bp, account_bp, business_bp, reviews_bp, moderation_bp, claims_bp, team_bp):
         app.register_blueprint(blueprint)
     with app.app_context():
         # The mailbox shows tokens: it exists only while no SMTP server is configured.

@@ -7,10 +7,11 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from reviewsite.clock import database_now, now_utc
-from reviewsite.models import User
+from reviewsite.models import ClaimMethod, User
 from reviewsite.notifications import delivery
 from reviewsite.services import (
-    accounts, businesses, digests, mail_queue, moderation, pressure_notices, publication, reminders, reviews,
+    accounts, businesses, claims, digests, mail_queue, moderation, pressure_notices, publication, reminders, reviews,
+    team,
 )
 from reviewsite.services.window import window_policy
 from reviewsite.unit_of_work import unit_of_work
@@ -38,10 +39,16 @@ def seed_demo() -> None:
             now = now_utc()
             cafe = businesses.create_business(
                 owner, name="Corner Cafe", category="Cafe", city="Leeds", address="1 Market St",
-                description="Coffee, cake and a window seat.", now=now)
-            businesses.create_business(
+                description="Coffee, cake and a window seat.", website="https://cornercafe.example", now=now)
+            plumbing = businesses.create_business(
                 owner, name="Bright Plumbing", category="Trades", city="Leeds", address="22 Canal Rd",
-                description="Emergency plumbing, seven days a week.", now=now)
+                description="Emergency plumbing, seven days a week.", website="https://brightplumbing.example",
+                now=now)
+            for business, address in ((cafe, "olive@cornercafe.example"), (plumbing, "olive@brightplumbing.example")):
+                # The demo owner is verified as a real one would be: a link to an address at the
+                # website's domain, followed (here without the mail).
+                claim = claims.start(business, owner, method=ClaimMethod.WEBSITE_EMAIL, email=address, now=now)
+                claims.verify_by_link(claim, owner, email=address, now=now)
             reviews.submit_review(critic, cafe, stars=5, title="Best flat white in town",
                                   body="Friendly staff and a quiet corner to work in.", now=now)
             reviews.submit_review(customer, cafe, stars=2, title="Cold food, long wait",
@@ -66,6 +73,9 @@ def sweep() -> None:
         digested = digests.queue_digests(now=database_now())
     with unit_of_work():
         ended = pressure_notices.expire_due(now=database_now())
+    with unit_of_work():
+        claims.expire_due(now=database_now())
+        team.expire_due(now=database_now())
     outcomes = delivery.deliver_pending()
     click.echo(f"published={len(published)} reminded={len(reminded)} digests={len(digested)} "
                f"notices_ended={len(ended)} mail={outcomes}")

@@ -269,6 +269,9 @@ def from_environment() -> dict[str, Any]:
         "MAIL_BACKOFF_BASE_SECONDS": _int("MAIL_BACKOFF_BASE_SECONDS", 15),
         "EMAIL_TOKEN_MAX_AGE_SECONDS": _int("EMAIL_TOKEN_MAX_AGE_SECONDS", 2 * 24 * 3600),
         "RESET_TOKEN_MAX_AGE_SECONDS": _int("RESET_TOKEN_MAX_AGE_SECONDS", 3600),
+        # A claim's one-time link and a team invitation are good for this long.
+        "CLAIM_LINK_MAX_AGE_SECONDS": _int("CLAIM_LINK_MAX_AGE_SECONDS", 2 * 24 * 3600),
+        "INVITATION_MAX_AGE_SECONDS": _int("INVITATION_MAX_AGE_SECONDS", 7 * 24 * 3600),
         "RATELIMIT_STORAGE_URI": ratelimit_uri,
         # A shared Redis store that stops answering costs a request at most 2 s, not hours.
         "RATELIMIT_STORAGE_OPTIONS": redis_client_options(reply_seconds=2) if ratelimit_uri.startswith("redis") else {},

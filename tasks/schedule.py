@@ -31,7 +31,13 @@ def beat_schedule(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         "expire-pressure-notices": task_names.EXPIRE_NOTICES,
         "deliver-pending-notifications": task_names.DELIVER_PENDING,
     }
-    return {
+    schedule = {
         name: {"task": task, "schedule": interval, "options": {"expires": expires}}
         for name, task in sweeps.items()
     }
+    # Claims and invitations already read as expired once past their time; writing so is not urgent.
+    every = max(interval, 60.0)
+    schedule["expire-claims-and-invitations"] = {
+        "task": task_names.EXPIRE_CLAIMS_AND_INVITATIONS, "schedule": every,
+        "options": {"expires": max(10 * every, SWEEP_EXPIRES_MIN_SECONDS)}}
+    return schedule

@@ -15,7 +15,7 @@ from flask import current_app
 
 from reviewsite import task_names
 from reviewsite.clock import database_now
-from reviewsite.services import digests, pressure_notices, publication, reminders
+from reviewsite.services import claims, digests, pressure_notices, publication, reminders, team
 from reviewsite.unit_of_work import unit_of_work
 
 HINTS_PER_SWEEP = 20
@@ -78,3 +78,12 @@ def expire_notices() -> int:
     """End the public notices on businesses whose time has come (their pages change with it)."""
     with unit_of_work():
         return len(pressure_notices.expire_due(now=database_now()))
+
+
+@shared_task(name=task_names.EXPIRE_CLAIMS_AND_INVITATIONS)
+def expire_claims_and_invitations() -> int:
+    """Pending link claims and invitations past their time are written as expired (they read
+    as expired already; this keeps the rows and the audit trail in step)."""
+    with unit_of_work():
+        now = database_now()
+        return claims.expire_due(now=now) + team.expire_due(now=now)

@@ -52,6 +52,9 @@ class BusinessFactory(Base):
 
 
 class MembershipFactory(Base):
+    """A verified member (a membership row is one): an owner also marks the listing claimed,
+    as a verified claim would."""
+
     class Meta:
         model = Membership
 
@@ -59,6 +62,12 @@ class MembershipFactory(Base):
     user = factory.SubFactory(UserFactory)
     role = MemberRole.OWNER
     created_at = START
+
+    @factory.post_generation
+    def claim_listing(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy's hook
+        if obj.role == MemberRole.OWNER and obj.business.claimed_at is None:
+            obj.business.claimed_at = obj.created_at
+            db.session.flush()
 
 
 class ReviewFactory(Base):

@@ -81,3 +81,39 @@ def test_0006_moves_a_notice_s_review_facts_into_columns_and_back(backend, tmp_p
         assert facts == {1: {"stars": 2, "publish_at": "2026-01-04T00:00:00.250000+00:00", "remedy": "refund"},
                          2: {"items": [1, 2]}}
         db.engine.dispose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0008_makes_todays_owners_verified_owners_and_rolls_back(backend, tmp_path, session_clock):
+    """Migration 0008 on data: every owner gets a verified "migrated" claim, the listing is claimed
+    from the owner's membership, staff stay verified staff; the downgrade keeps the memberships."""
+    application = create_app(app_config(_scratch_database(backend, tmp_path), session_clock))
+    with application.app_context():
+        upgrade(revision="0005")
+        at = "2026-01-02 10:00:00"
+        with db.engine.begin() as connection:
+            for sql in (
+                "INSERT INTO \"user\" (id, email, display_name, password_hash, is_moderator, created_at) VALUES "
+                f"(1, 'o@example.com', 'O', 'x', false, '{at}'), (2, 's@example.com', 'S', 'x', false, '{at}')",
+                "INSERT INTO business (id, slug, name, category, city, address, description, rating_count, "
+                f"rating_sum, created_at, listing_version) VALUES (1, 'a', 'A', 'Cafe', 'Leeds', '1 St', '', 0, 0, '{at}', 0),"
+                f" (2, 'b', 'B', 'Cafe', 'Leeds', '2 St', '', 0, 0, '{at}', 0)",
+                "INSERT INTO membership (business_id, user_id, role, created_at) VALUES "
+                f"(1, 1, 'owner', '2026-01-03 10:00:00'), (1, 2, 'staff', '2026-01-04 10:00:00')",
+            ):
+                connection.execute(sa.text(sql))
+        upgrade()
+        with db.engine.connect() as connection:
+            claims = connection.execute(sa.text(
+                "SELECT business_id, claimant_id, method, status FROM business_claim")).all()
+            claimed = dict(connection.execute(sa.text("SELECT id, claimed_at FROM business")).all())
+            events = connection.execute(sa.text(
+                "SELECT subject_id, action FROM business_event ORDER BY subject_id")).all()
+        assert [tuple(c) for c in claims] == [(1, 1, "migrated", "verified")]
+        assert claimed[2] is None and str(claimed[1]).startswith("2026-01-03 10:00:00")
+        assert [tuple(e) for e in events] == [(1, "member_migrated"), (2, "member_migrated")]
+        downgrade(revision="0005")
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT count(*) FROM membership")).scalar() == 2
+        assert "business_claim" not in sa.inspect(db.engine).get_table_names()
+        db.engine.dispose()

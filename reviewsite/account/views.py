@@ -37,6 +37,8 @@ def open_notification(notification_id: int):
         return redirect(url_for("moderation.decision", decision_id=target.facts["decision_id"]))
     if ok and target is not None and target.review_id is not None:
         return redirect(url_for("reviews.show", review_id=target.review_id))
+    if ok and target is not None and target.kind.startswith("claim_"):  # the claimant's own claim
+        return redirect(url_for("claims.show", claim_id=target.facts["claim"]))
     return redirect(url_for("account.notifications"))
 
 

@@ -28,7 +28,7 @@ def signup():
         if ok:
             login_user(user)
             flash("Welcome! We sent you an email: follow its link to confirm your address.", "success")
-            return redirect(url_for("public.home"))
+            return redirect(safe_next(url_for("public.home")))
     return render_template("auth/signup.html", form=form), form_status(form)
 
 

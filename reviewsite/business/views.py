@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from reviewsite.business.forms import BusinessForm
 from reviewsite.clock import now_utc
-from reviewsite.services import businesses, inbox
+from reviewsite.services import businesses, claims, inbox
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("business", __name__)
@@ -15,17 +15,28 @@ bp = Blueprint("business", __name__)
 @login_required
 def create():
     form = BusinessForm()
+    duplicates: list = []
     if form.validate_on_submit():
-        ok, created = attempt(
-            lambda: businesses.create_business(
-                current_user, name=form.name.data, category=form.category.data, city=form.city.data,
-                address=form.address.data, description=form.description.data or "", now=now_utc()),
-            form,
-        )
+        def create_listing():
+            try:
+                created = businesses.create_business(
+                    current_user, name=form.name.data, category=form.category.data, city=form.city.data,
+                    address=form.address.data, description=form.description.data or "",
+                    website=form.website.data, contact_email=form.contact_email.data,
+                    despite_duplicates=form.despite_duplicates.data, now=now_utc())
+            except businesses.LikelyDuplicates as error:
+                duplicates.extend(error.matches)  # shown as "is it one of these?"
+                raise
+            return created.name, created.slug
+
+        ok, created = attempt(create_listing, form)
         if ok:
-            flash(f"{created.name} is listed. You are its owner.", "success")
-            return redirect(url_for("public.business", slug=created.slug))
-    return render_template("business/new.html", form=form), form_status(form)
+            name, slug = created
+            flash(f"{name} is listed. If you run it, claim it to see and answer its reviews privately.", "success")
+            return redirect(url_for("public.business", slug=slug))
+    # Likely duplicates are a question ("is it one of these?"), not a refusal: 200.
+    return render_template("business/new.html", form=form, duplicates=duplicates), \
+        200 if duplicates else form_status(form)
 
 
 @bp.route("/inbox")
@@ -36,4 +47,7 @@ def held_inbox():
         businesses=businesses.businesses_of(current_user),
         held=inbox.held_for_member(current_user),
         recent=inbox.recent_for_member(current_user),
+        claims=claims.claims_of(current_user),
+        roles=inbox.roles_of(current_user),
+        now=now_utc(),
     )

@@ -1,6 +1,8 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from reviewsite.models.business import Business, Membership, MemberRole
+from reviewsite.models.business_history import BusinessEvent, ListingChange
+from reviewsite.models.claim import BusinessClaim, ClaimMethod, ClaimStatus
 from reviewsite.models.notification import (
     Delivery,
     DevMail,
@@ -23,6 +25,7 @@ from reviewsite.models.moderation import (
     Rule,
 )
 from reviewsite.models.review import RemedyKind, Review, ReviewEvent, ReviewStatus, Side, ThreadMessage
+from reviewsite.models.team import Invitation, InvitationStatus
 from reviewsite.models.user import User
 
 __all__ = [
@@ -39,9 +42,16 @@ __all__ = [
     "ReportStatus",
     "Rule",
     "Business",
+    "BusinessClaim",
+    "BusinessEvent",
+    "ClaimMethod",
+    "ClaimStatus",
     "Delivery",
     "DevMail",
     "EmailStatus",
+    "Invitation",
+    "InvitationStatus",
+    "ListingChange",
     "MemberRole",
     "Membership",
     "Notification",

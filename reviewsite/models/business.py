@@ -29,6 +29,16 @@ class Business(db.Model):
     city: Mapped[str] = mapped_column(String(60))
     address: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text, default="")
+    # Public details an owner keeps up to date (services.listing_details, with history).
+    # website_domain is the website's host without "www.": duplicates are found by it, and a
+    # claim may be verified by mail to an address at it (services.claims).
+    website: Mapped[str | None] = mapped_column(String(200))
+    website_domain: Mapped[str | None] = mapped_column(String(200), index=True)
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    hours: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # When someone first proved they run it; None means unclaimed. Set only by services.claims,
+    # never back to None (a business always keeps an owner). Who listed it is in its events.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rating_count: Mapped[int] = mapped_column(default=0)
     rating_sum: Mapped[int] = mapped_column(default=0)
     # Bumped by the services in the same transaction as any change a public business page shows
@@ -56,6 +66,10 @@ class Business(db.Model):
     )
 
     @property
+    def is_claimed(self) -> bool:
+        return self.claimed_at is not None
+
+    @property
     def average_stars(self) -> float | None:
         return round(self.rating_sum / self.rating_count, 1) if self.rating_count else None
 
@@ -64,7 +78,11 @@ class Business(db.Model):
 
 
 class Membership(db.Model):
-    """Who acts for a business: its owner and staff see held reviews and answer them."""
+    """A verified member: someone proven to act for the business (a claim verified, an
+    invitation accepted, or an owner from before claims existed). Only verified members have a
+    row, so every query over memberships is over verified members (services.access); a pending
+    claimant has a claim, not a membership, and a removed member's row is deleted (their
+    messages keep their author)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business_id: Mapped[int] = mapped_column(ForeignKey("business.id"), index=True)

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reviewsite.clock import now_utc
@@ -41,7 +41,11 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(40))
-    recipient_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    # The account it is for (its in-site notice); None only for mail to an address with no
+    # account yet (an invitation). ``to_address``, when set, is where the email goes instead of
+    # the recipient's account address (a claim's link to an address at the business's domain).
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    to_address: Mapped[str | None] = mapped_column(String(254))
     review_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
     # The review as it was when this was written: a notice read or mailed later must say the
     # stars and release time of that moment, not what the review became since.
@@ -61,10 +65,11 @@ class Notification(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
 
-    recipient: Mapped[User] = relationship()
+    recipient: Mapped[User | None] = relationship()
     review: Mapped[Review | None] = relationship()
 
     __table_args__ = (
+        CheckConstraint("recipient_id IS NOT NULL OR to_address IS NOT NULL", name="has_recipient"),
         Index("ix_notification_recipient_created", "recipient_id", "created_at"),
         partial_index("ix_notification_pending", "next_attempt_at", where="email_status = 'pending'"),
     )

@@ -30,6 +30,7 @@ from reviewsite.services.notification_kinds import (
     topic_of,
 )
 from reviewsite.notifications import statements
+from reviewsite.notifications import identity_links
 from reviewsite.notifications.links import external_url
 from reviewsite.services import inbox, tokens
 
@@ -108,6 +109,8 @@ def _context(notification: Notification, batch: SharedParts) -> dict[str, object
         context["action_url"] = external_url("auth.confirm", token=tokens.confirmation_token(user))
     elif notification.kind == "password_reset":
         context["action_url"] = external_url("auth.reset_password", token=tokens.reset_token(user))
+    elif notification.kind in identity_links.LINKS:  # claims and invitations
+        context["action_url"] = identity_links.LINKS[notification.kind](notification)
     topic = topic_of(notification.kind)
     if topic is not None:
         context["unsubscribe_url"] = external_url(
@@ -143,7 +146,7 @@ def render_email(notification: Notification, batch: SharedParts | None = None) -
         raise ValueError(f"unknown notification kind {notification.kind!r}")
     batch = batch or SharedParts()
     context = _context(notification, batch)
-    recipient = notification.recipient.email
+    recipient = notification.to_address or notification.recipient.email
     headers = [
         ("From", batch.sender),
         ("To", recipient),

@@ -4,7 +4,7 @@ from wtforms import Form, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from reviewsite.services.businesses import CATEGORIES
+from reviewsite.services.listing_details import CATEGORIES
 
 
 class SearchForm(Form):

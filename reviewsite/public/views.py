@@ -11,7 +11,7 @@ from flask_login import current_user
 from reviewsite.clock import now_utc
 from reviewsite.public import caching, paging
 from reviewsite.public.forms import SearchForm
-from reviewsite.services import access, businesses, listings, public_moderation
+from reviewsite.services import access, businesses, listing_details, listings, public_moderation
 
 bp = Blueprint("public", __name__)
 
@@ -62,7 +62,8 @@ def _business_page(slug: str, number: int, now: datetime) -> str:
     ) or abort(404)
     return render_template(
         "public/business.html", business=found, held=held, page=page,
-        record=listings.complaint_record(found, now=now), is_member=access.is_member(current_user, found),
+        record=listings.complaint_record(found, now=now), role=access.role_of(current_user, found),
+        formerly=listing_details.formerly(found),
         # A notice on the business and the lines left by removals (services/public_moderation.py).
         moderation=public_moderation.for_business(found, now=now),
     )

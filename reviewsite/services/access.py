@@ -1,9 +1,18 @@
-"""Who may see and do what with a review. Invariant 1 (private text reaches only the parties)
-and invariant 4 (the business's powers are bounded) start here: every view and service asks."""
+"""Who may see and do what with a review and a business. Invariant 1 (private text reaches only
+the parties) and invariant 4 (the business's powers are bounded) start here: every view and
+service asks.
+
+The one rule behind them: the business's side is its **verified** members, and a verified member
+is a ``Membership`` row (``services/members.py``). Rows are written only when a claim is verified
+(``services.claims``) or an invitation accepted (``services.team``), and deleted when a member is
+removed; a pending or rejected claimant has a claim, never a membership. So every page, email and
+list that asks here or through ``members`` reaches verified members only, and a removed member
+loses access on their next request.
+"""
 
 from __future__ import annotations
 
-from reviewsite.models import Business, Review, Side, User
+from reviewsite.models import Business, MemberRole, Review, Side, User
 from reviewsite.services import members
 from reviewsite.services.errors import NotAllowed
 
@@ -43,3 +52,25 @@ def can_see_private(user: User | None, review: Review) -> bool:
     if not _signed_in(user):
         return False
     return user.is_moderator or side_of(user, review) is not None
+
+
+def role_of(user: User | None, business: Business | int) -> MemberRole | None:
+    """The user's role for the business if they are a verified member, else None."""
+    if not _signed_in(user):
+        return None
+    return members.role_of(user.id, business if isinstance(business, int) else business.id)
+
+
+def is_owner(user: User | None, business: Business | int) -> bool:
+    """Owners manage the team and the listing's details; staff do not."""
+    return role_of(user, business) is MemberRole.OWNER
+
+
+def require_owner(user: User, business: Business | int) -> None:
+    if not is_owner(user, business):
+        raise NotAllowed("Only an owner of the business can do that.")
+
+
+def require_moderator(user: User) -> None:
+    if not getattr(user, "is_moderator", False):
+        raise NotAllowed("Only a moderator can do that.")

@@ -1,4 +1,5 @@
-"""Business listings: creation (the creator becomes owner), membership and search."""
+"""Business listings: creation (which makes nobody a member), the listings a member acts for,
+and search."""
 
 from __future__ import annotations
 
@@ -11,22 +12,18 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 
 from reviewsite.extensions import db
-from reviewsite.models import Business, MemberRole, Membership, User
-from reviewsite.services.errors import Invalid, NotAllowed
+from reviewsite.models import Business, Membership, User
+from reviewsite.services import business_events
+from reviewsite.services.duplicates import Duplicate, likely_duplicates
+from reviewsite.services.errors import Conflict, NotAllowed
+from reviewsite.services.listing_details import check_details
 
-CATEGORIES = (
-    "Restaurant",
-    "Cafe",
-    "Bar",
-    "Shop",
-    "Hotel",
-    "Trades",
-    "Health",
-    "Beauty",
-    "Auto",
-    "Services",
-    "Other",
-)
+class LikelyDuplicates(Conflict):
+    """The listing may already exist: the person is asked "is it one of these?" first."""
+
+    def __init__(self, matches: list[Duplicate]) -> None:
+        super().__init__("This business may already be listed. Is it one of these?")
+        self.matches = matches
 
 
 def slugify(text: str) -> str:
@@ -45,7 +42,7 @@ def _unique_slug(base: str) -> str:
 
 
 def create_business(
-    owner: User,
+    lister: User,
     *,
     name: str,
     category: str,
@@ -53,27 +50,39 @@ def create_business(
     address: str,
     description: str,
     now: datetime,
+    website: str | None = None,
+    contact_email: str | None = None,
+    despite_duplicates: bool = False,
 ) -> Business:
-    if not owner.is_confirmed:
+    """Anyone signed in and confirmed may add a listing; it is unclaimed and adding it makes
+    nobody a member (only a verified claim does, services.claims). Unless the person has seen
+    them and goes on anyway, likely duplicates refuse it (LikelyDuplicates carries them)."""
+    if not lister.is_confirmed:
         raise NotAllowed("Confirm your email address before creating a listing.")
-    name, city, address = name.strip(), city.strip(), address.strip()
-    if not (name and city and address):
-        raise Invalid("Name, city and address are all needed.")
-    if category not in CATEGORIES:
-        raise Invalid("Choose a category from the list.")
+    details = check_details(name=name, category=category, city=city, address=address, description=description,
+                            website=website, contact_email=contact_email)
+    if not despite_duplicates:
+        matches = likely_duplicates(name=details.name, city=details.city, address=details.address,
+                                    website=details.website)
+        if matches:
+            raise LikelyDuplicates(matches)
     business = Business(
-        slug=_unique_slug(slugify(f"{name} {city}")),
-        name=name,
-        category=category,
-        city=city,
-        address=address,
-        description=(description or "").strip(),
+        slug=_unique_slug(slugify(f"{details.name} {details.city}")),
+        name=details.name,
+        category=details.category,
+        city=details.city,
+        address=details.address,
+        description=details.description,
+        website=details.website,
+        website_domain=details.website_domain,
+        contact_email=details.contact_email,
+        hours=details.hours,
         created_at=now,
     )
     db.session.add(business)
     db.session.flush()
-    db.session.add(Membership(business_id=business.id, user_id=owner.id, role=MemberRole.OWNER, created_at=now))
-    db.session.flush()
+    business_events.record(business.id, "listed", actor_id=lister.id, now=now,
+                           despite_duplicates=despite_duplicates)
     return business
 
 

@@ -31,6 +31,12 @@ def recent_for_member(user: User, *, limit: int = 20) -> list[Review]:
     return _member_reviews(user, ReviewStatus.PUBLISHED, Review.published_at.desc(), limit)
 
 
+def roles_of(user: User) -> dict[int, str]:
+    """The user's role for each business they are a verified member of."""
+    return {business_id: role.value for business_id, role in db.session.execute(
+        select(Membership.business_id, Membership.role).where(Membership.user_id == user.id))}
+
+
 def reviews_by_author(user: User) -> list[Review]:
     return list(
         db.session.scalars(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import exists, select
 
 from reviewsite.extensions import db
-from reviewsite.models import Membership
+from reviewsite.models import MemberRole, Membership
 
 
 def member_ids(business_id: int) -> list[int]:
@@ -39,4 +39,10 @@ def is_member(user_id: int, business_id: int) -> bool:
         db.session.scalar(
             select(exists().where(Membership.business_id == business_id, Membership.user_id == user_id))
         )
+    )
+
+
+def role_of(user_id: int, business_id: int) -> MemberRole | None:
+    return db.session.scalar(
+        select(Membership.role).where(Membership.business_id == business_id, Membership.user_id == user_id)
     )

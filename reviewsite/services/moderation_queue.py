@@ -1,6 +1,5 @@
 """The moderators' queue: open reports grouped by what was reported, oldest first; open appeals;
-and any other kind of work registered by another package (pending business claims, when the
-claims issue lands: ``register_source``).
+and the business claims that only a moderator can verify.
 
 A case is one reported item in its context: the item (a held review's words too, which
 moderators may see), every open report with its note, the earlier decisions about the same
@@ -10,7 +9,6 @@ of a case (invariant 9): the case shows no stars, so nothing in the decision can
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
 from reviewsite.models import Appeal, Decision, Report, ReportStatus, User
-from reviewsite.services import access, appeals, businesses, decisions, moderated_items
+from reviewsite.services import access, appeals, businesses, claims, decisions, moderated_items
 from reviewsite.services.errors import DomainError
 from reviewsite.services.moderated_items import Item
 from reviewsite.services.rules import RuleText, rule_text
@@ -41,20 +39,16 @@ class QueueEntry:
     summary: str = ""
 
 
-Source = Callable[[User], Iterable[QueueEntry]]
-_SOURCES: list[Source] = []
-
-
-def register_source(source: Source) -> None:
-    """Add another kind of work to the queue. ``source(moderator)`` returns the entries that
-    moderator should see (for claims: ``services.claims`` lists pending claims, leaving out the
-    businesses the moderator belongs to). Called once at start-up, from ``create_app``."""
-    if source not in _SOURCES:
-        _SOURCES.append(source)
-
-
 def other_work(moderator: User) -> list[QueueEntry]:
-    entries = [entry for source in _SOURCES for entry in source(moderator)]
+    """The queue's other work, oldest first: claims of businesses that only a moderator can
+    verify, leaving out the businesses this moderator belongs to (nobody decides their own)."""
+    entries = [
+        QueueEntry(kind="Claim", title=f"Claim of {claim.business.name}", waiting_since=claim.created_at,
+                   endpoint="claims.decide", values={"claim_id": claim.id},
+                   summary=f"{claim.claimant.display_name} says they run it")
+        for claim in claims.pending_for_moderators()
+        if not access.is_member(moderator, claim.business_id)
+    ]
     return sorted(entries, key=lambda entry: entry.waiting_since)
 
 

@@ -92,6 +92,24 @@ KINDS: dict[str, Kind] = {
     "appeal_decision": Kind(
         "The decision on the appeal about {item}", "The appeal about {item} is decided: {appeal_phrase}", None
     ),
+    # Who the business is (services.claims, services.team): account mail, always sent.
+    "claim_link": Kind(
+        "Confirm that you run {business}",
+        "We sent the link to confirm your claim of {business} to {email}",
+        None,
+    ),
+    "claim_approved": Kind(
+        "Your claim of {business} is approved", "A moderator approved your claim of {business}", None
+    ),
+    "claim_rejected": Kind(
+        "Your claim of {business} was not approved", "A moderator did not approve your claim of {business}", None
+    ),
+    "team_invitation": Kind(
+        "{inviter} invites you to join {business}",
+        "{inviter} invited you to join {business} as {role}",
+        None,
+    ),
+    "member_joined": Kind("{member} joined {business}", "{member} joined {business} as {role}", None),
 }
 
 
@@ -138,6 +156,8 @@ def _fields(notification: Notification) -> dict[str, object]:
     fields["remedy_phrase"] = REMEDY_PHRASES.get(remedy, "a remedy")
     if notification.kind in STATEMENT_KINDS:
         fields.update(statement_fields(facts))
+    for name in ("business", "email", "inviter", "member", "role"):  # facts of business notices
+        fields[name] = facts.get(name, "")
     review = notification.review
     if review is not None:
         fields["business"] = review.business.name

@@ -44,23 +44,47 @@ def notify(
     fact: str | int | None = None,
     delay: timedelta = timedelta(0),
     extra_facts: dict[str, object] | None = None,
+    to_address: str | None = None,
 ) -> list[int]:
     """One notification of ``kind`` to each recipient about one fact, named in the dedupe key by
     ``fact`` (else the review's id); the email waits ``delay`` if the recipient wants it at once.
-    Returns the ids written."""
+    With ``to_address`` the email goes to that address instead of the recipients' own; with no
+    recipients, one notification for the address alone, which no account sees in the site (an
+    invitation to someone who has none yet). Returns the ids written."""
     recipient_ids = sorted({r if isinstance(r, int) else r.id for r in recipients})
-    if not recipient_ids:
+    if not recipient_ids and to_address is None:
         return []
     subject = fact if fact is not None else (review.id if review is not None else "")
-    rows = select(
+    columns = (
         literal(str(subject), String).label("subject"),
-        User.id.label("recipient_id"),
+        (User.id if recipient_ids else literal(None, Integer)).label("recipient_id"),
+        literal(to_address, String).label("to_address"),
         literal(review.id if review is not None else None, Integer).label("review_id"),
         literal(review.stars if review is not None else None, Integer).label("review_stars"),
         literal(review.publish_at if review is not None else None, Notification.review_publish_at.type)
         .label("review_publish_at"),
-    ).where(User.id.in_(recipient_ids)).subquery("recipients")
+    )
+    rows = (select(*columns).where(User.id.in_(recipient_ids)) if recipient_ids else select(*columns)).subquery(
+        "recipients")
     return _write(_written_from(kind, rows, rows.c.recipient_id, now=now, delay=delay, facts=extra_facts or {}))
+
+
+def notify_held(review_ids: list[int], recipient_id: int, *, now: datetime) -> list[int]:
+    """"review_held" for each of these reviews, told to one person (a new member of the business),
+    with the review's stars and release time: one statement however many are held."""
+    rows = (
+        select(
+            cast(Review.id, String).label("subject"),
+            literal(recipient_id, Integer).label("recipient_id"),
+            literal(None, String).label("to_address"),
+            Review.id.label("review_id"),
+            Review.stars.label("review_stars"),
+            Review.publish_at.label("review_publish_at"),
+        )
+        .where(Review.id.in_(review_ids))
+        .subquery("recipients")
+    )
+    return _write(_written_from("review_held", rows, rows.c.recipient_id, now=now)) if review_ids else []
 
 
 def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
@@ -76,6 +100,7 @@ def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
         select(
             cast(Review.id, String).label("subject"),
             told.c.recipient_id,
+            literal(None, String).label("to_address"),
             Review.id.label("review_id"),
             Review.stars.label("review_stars"),
             Review.publish_at.label("review_publish_at"),
@@ -90,8 +115,9 @@ def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
 def _written_from(kind: str, rows: Subquery, recipient_id, *, now: datetime, delay: timedelta = timedelta(0),
                   facts: dict[str, object] | None = None):
     """``INSERT ... SELECT`` one notification of ``kind`` per row of ``rows`` (columns subject,
-    recipient_id, review_id, review_stars, review_publish_at), skipping a row whose dedupe key
-    exists, ``RETURNING`` the ids written. Each recipient's preference for the kind's topic
+    recipient_id, to_address, review_id, review_stars, review_publish_at), skipping a row whose
+    dedupe key exists, ``RETURNING`` the ids written. The dedupe key names the recipient's
+    account, or ``to`` for mail to an address alone. Each recipient's preference for the kind's topic
     decides whether the email goes at once (``delay`` later), waits for the daily digest or
     stays in the site; account mail (no topic) always goes."""
     c = rows.c
@@ -112,12 +138,14 @@ def _written_from(kind: str, rows: Subquery, recipient_id, *, now: datetime, del
     return (
         insert_skipping_duplicates(table, "dedupe_key")
         .from_select(
-            ["dedupe_key", "kind", "recipient_id", "review_id", "review_stars", "review_publish_at", "facts",
-             "created_at", "next_attempt_at", "email_status", "attempts"],
+            ["dedupe_key", "kind", "recipient_id", "to_address", "review_id", "review_stars", "review_publish_at",
+             "facts", "created_at", "next_attempt_at", "email_status", "attempts"],
             select(
-                literal(f"{kind}:", String) + c.subject + literal(":", String) + cast(recipient_id, String),
+                literal(f"{kind}:", String) + c.subject + literal(":", String)
+                + func.coalesce(cast(recipient_id, String), literal("to", String)),
                 literal(kind, String),
                 recipient_id,
+                c.to_address,
                 c.review_id,
                 c.review_stars,
                 c.review_publish_at,

@@ -81,3 +81,38 @@ def read_unsubscribe_token(token: str) -> tuple[User, str]:
     if user is None or not isinstance(data.get("topic"), str):
         raise TokenError("This unsubscribe link is not valid.")
     return user, data["topic"]
+
+
+# -- who the business is: a claim's one-time link and a team invitation --------------------------
+# The token names the row and the address it was mailed to; the row's state makes it single-use
+# (services.claims, services.team refuse a claim or invitation that is no longer pending) and its
+# expires_at is the authority on time; the token's own max age is a second bound.
+
+CLAIM_SALT = "reviewsite.claim-link"
+INVITATION_SALT = "reviewsite.invitation"
+
+
+def claim_token(claim_id: int, email: str) -> str:
+    return _serializer(CLAIM_SALT).dumps({"claim": claim_id, "email": email})
+
+
+def invitation_token(invitation_id: int, email: str) -> str:
+    return _serializer(INVITATION_SALT).dumps({"invitation": invitation_id, "email": email})
+
+
+def read_claim_token(token: str) -> tuple[int, str]:
+    """(claim id, address) from a claim link; TokenError if forged, broken or too old."""
+    return _read_row_token(CLAIM_SALT, "claim", token, current_app.config["CLAIM_LINK_MAX_AGE_SECONDS"])
+
+
+def read_invitation_token(token: str) -> tuple[int, str]:
+    """(invitation id, address) from an invitation link; TokenError if forged, broken or too old."""
+    return _read_row_token(INVITATION_SALT, "invitation", token, current_app.config["INVITATION_MAX_AGE_SECONDS"])
+
+
+def _read_row_token(salt: str, key: str, token: str, max_age: int) -> tuple[int, str]:
+    data = _load(salt, token, max_age)
+    row_id, email = data.get(key), data.get("email")
+    if not isinstance(row_id, int) or isinstance(row_id, bool) or not isinstance(email, str):
+        raise TokenError("This link is not valid.")
+    return row_id, email

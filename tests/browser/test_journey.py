@@ -13,6 +13,7 @@ from reviewsite.services import accounts, businesses
 from reviewsite.templating import format_when
 from reviewsite.unit_of_work import unit_of_work
 from tests.browser.conftest import LiveServer
+from tests.helpers import verify_owner
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +53,10 @@ def create_owner_and_business(live_server: LiveServer) -> str:
         accounts.confirm_email(owner, now=now)
         business = businesses.create_business(
             owner, name=BUSINESS_NAME, category="Restaurant", city="Whitby", address="3 Pier Road",
-            description="Hand-pulled noodles by the harbour.", now=now)
+            description="Hand-pulled noodles by the harbour.", website="https://harbour-noodles.example",
+            despite_duplicates=True, now=now)
+        # The owner proves it (tests/browser/test_claim_journey.py does it in the browser).
+        verify_owner(business, owner, now=now)
         return business.slug
 
 

@@ -213,9 +213,10 @@ def seed(world: World) -> None:
     from reviewsite import create_app
     from reviewsite.clock import now_utc
     from reviewsite.extensions import db
-    from reviewsite.models import MemberRole, Membership
-    from reviewsite.services import accounts, businesses
+    from reviewsite.models import MemberRole
+    from reviewsite.services import accounts, businesses, team
     from reviewsite.unit_of_work import unit_of_work
+    from tests.helpers import verify_owner
 
     app = create_app()
     # The seed's own notices are delivered by the outbox sweep; this process sends no messages.
@@ -234,12 +235,13 @@ def seed(world: World) -> None:
                 owner = confirmed(f"owner{index}@example.com", f"Owner {index}")
                 business = businesses.create_business(
                     owner, name=f"Chaos Cafe {index}", category="Cafe", city="Leeds",
-                    address=f"{index} High Street", description="Soup and chaos.", now=now)
+                    address=f"{index} High Street", description="Soup and chaos.",
+                    website=f"https://chaos-cafe-{index}.example", despite_duplicates=True, now=now)
+                verify_owner(business, owner, now=now)
                 world.slugs[business.id] = business.slug
                 if index % 3 == 0:
                     staff = confirmed(f"staff{index}@example.com", f"Staff {index}")
-                    db.session.add(Membership(business_id=business.id, user_id=staff.id, role=MemberRole.STAFF,
-                                              created_at=now))
+                    team.add_member(business, staff, MemberRole.STAFF, now=now, via="seed", actor_id=owner.id)
             for index in range(profile.reviewers):
                 user = confirmed(f"reviewer{index}@example.com", f"Reviewer {index}")
                 world.reviewers.append((user.id, user.email))

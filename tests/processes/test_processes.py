@@ -31,6 +31,7 @@ from tests.processes.conftest import (
     Deployment,
     wait_for,
 )
+from tests.helpers import verify_owner
 from tests.smtp_sink import Mail, SmtpServer, free_port
 
 pytestmark = pytest.mark.processes
@@ -71,7 +72,10 @@ def make_scene(*, stars: int = 2) -> Scene:
                                   display_name="Oscar Owner", now=now)
         accounts.confirm_email(owner, now=now)
         business = businesses.create_business(owner, name=f"Corner Cafe {tag}", category="Cafe", city="Leeds",
-                                              address="1 High Street", description="Soup.", now=now)
+                                              address="1 High Street", description="Soup.",
+                                              website="https://example.com", despite_duplicates=True, now=now)
+        # The claim's link goes to the owner's own address (at example.com): no extra recipient.
+        verify_owner(business, owner, now=now, address=owner.email)
         ids = (reviewer.id, reviewer.email, owner.id, owner.email)
     with unit_of_work():
         review = reviews.submit_review(
@@ -101,10 +105,11 @@ def outbox(**filters: object) -> list[sa.Row]:
     statement = (
         sa.select(
             Notification.id, Notification.dedupe_key, Notification.kind, Notification.recipient_id,
-            User.email.label("recipient_email"), Notification.review_id, Notification.email_status,
-            Notification.attempts, Notification.last_error, Notification.sent_at,
+            # Where the mail goes: the notice's own address if it has one, else the account's.
+            sa.func.coalesce(Notification.to_address, User.email).label("recipient_email"), Notification.review_id,
+            Notification.email_status, Notification.attempts, Notification.last_error, Notification.sent_at,
         )
-        .join(User, User.id == Notification.recipient_id)
+        .outerjoin(User, User.id == Notification.recipient_id)
         .order_by(Notification.id)
     )
     for name, value in filters.items():
@@ -322,7 +327,7 @@ def test_submit_succeeds_while_the_broker_is_down(
         wait_for_quiet_outbox(processes, smtp)
         assert len(smtp.mails_with(HELD_SUBJECT)) == 1, smtp.describe()
         assert_each_row_mailed_once(smtp, {scene.reviewer_email, scene.owner_email})
-        assert {row.kind for row in outbox()} == {"confirm_email", "review_held"}
+        assert {row.kind for row in outbox()} == {"confirm_email", "claim_link", "review_held"}
         assert processes.received(DELIVER_BATCH_TASK) == 0  # nothing was queued: the sweep did it all
         assert_no_review_words(held[0], scene)
 

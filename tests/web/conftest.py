@@ -69,3 +69,67 @@ def statements(db_connection):
     sa.event.listen(db_connection, "before_cursor_execute", record)
     yield seen
     sa.event.remove(db_connection, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def identities(app, db_connection, clock):
+    """Every kind of identity around one claimed business with a held review, reached through
+    the services as real people would (claims, invitations, a removal), for the access matrix
+    and the identity canaries:
+
+    owner and staff (verified), a removed member (staff, removed after writing in the thread),
+    a pending claimant (a link claim), a rejected claimant (a moderator rejected them), the
+    reviewer, a customer, the owner of another business (a likely duplicate of this one, listed
+    by someone else and claimed), a moderator, and the anonymous visitor."""
+    from reviewsite.models import ClaimMethod, MemberRole
+    from reviewsite.services import businesses, claims, team, tokens
+
+    now = clock.now()
+    with app.app_context(), unit_of_work():
+        owner = UserFactory(email="owner@example.com", display_name="Olive")
+        staff = UserFactory(email="staff@example.com", display_name="Stan")
+        removed = UserFactory(email="removed@example.com", display_name="Remy")
+        pending = UserFactory(email="pending@example.com", display_name="Penny")
+        rejected = UserFactory(email="rejected@example.com", display_name="Rob")
+        reviewer = UserFactory(email="reviewer.private@example.com", display_name="Casey")
+        customer = UserFactory(email="customer@example.com", display_name="Sam")
+        rival = UserFactory(email="rival@example.com", display_name="Rex")
+        moderator = UserFactory(email="mod@example.com", display_name="Mo", moderator=True)
+        shop = businesses.create_business(customer, name="Corner Cafe", category="Cafe", city="Leeds",
+                                          address="1 Market St", description="", website="https://cornercafe.example",
+                                          contact_email="hello@cornercafe.example", now=now)
+        # The same cafe listed again by its would-be owner: a likely duplicate, and its own claim.
+        copy = businesses.create_business(rival, name="Corner Cafe Leeds", category="Cafe", city="Leeds",
+                                          address="1 Market Street", description="", website="https://corner-copy.example",
+                                          despite_duplicates=True, now=now)
+        # Made while the listing was unclaimed (later claims go to the moderators); not followed.
+        pending_claim = claims.start(shop, pending, method=ClaimMethod.WEBSITE_EMAIL, email="penny@cornercafe.example",
+                                     now=now)
+        for business, user, address in ((shop, owner, "olive@cornercafe.example"), (copy, rival, "rex@corner-copy.example")):
+            claim = claims.start(business, user, method=ClaimMethod.WEBSITE_EMAIL, email=address, now=now)
+            claims.verify_by_link(claim, user, email=address, now=now)
+        for user in (staff, removed):
+            invitation = team.invite(shop, owner, email=user.email, role=MemberRole.STAFF, now=now)
+            team.accept(invitation, user, email=user.email, now=now)
+        held = reviews.submit_review(reviewer, shop, stars=2, title=CANARY_TITLE, body=CANARY_BODY, now=now)
+        thread.reply(held, removed, "Remy here, looking into it.", now=now)
+        thread.reply(held, owner, CANARY_MESSAGE, now=now)
+        reviews.save_response(held, owner, CANARY_RESPONSE, now=now)
+        team.remove_member(team.membership_of(shop, removed), owner, now=now)
+        rejected_claim = claims.start(shop, rejected, method=ClaimMethod.MODERATOR,
+                                      statement="I am the manager.", now=now)
+        claims.reject(rejected_claim, moderator, reason="Nothing shows that you run it.", now=now)
+        invitation = team.invite(shop, owner, email="later@example.com", role=MemberRole.STAFF, now=now)
+        return SimpleNamespace(
+            shop_slug=shop.slug, shop_id=shop.id, copy_slug=copy.slug, held_id=held.id,
+            staff_membership=team.membership_of(shop, staff).id, invitation_id=invitation.id,
+            pending_claim=pending_claim.id, rejected_claim=rejected_claim.id,
+            pending_token=tokens.claim_token(pending_claim.id, "penny@cornercafe.example"),
+            ids={name: user.id for name, user in (("owner", owner), ("staff", staff), ("removed", removed),
+                                                   ("pending", pending), ("rejected", rejected),
+                                                   ("reviewer", reviewer), ("customer", customer),
+                                                   ("rival", rival), ("moderator", moderator))},
+            emails={"owner": owner.email, "staff": staff.email, "removed": removed.email, "pending": pending.email,
+                    "rejected": rejected.email, "reviewer": reviewer.email, "customer": customer.email,
+                    "rival": rival.email, "moderator": moderator.email},
+        )

@@ -1,0 +1,1 @@
+"""Claiming a listing: the claimant's pages and the moderators' claim decisions."""

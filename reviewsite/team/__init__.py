@@ -1,0 +1,1 @@
+"""What owners manage: the team (invitations, roles, removals, ownership) and the listing's details."""
