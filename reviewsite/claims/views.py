@@ -105,10 +105,10 @@ def verify(token: str):
                              "account. Log in as the person who made the claim and open the link again.", 403)
     status = claim.status_at(now_utc())
     if status is not ClaimStatus.PENDING:
-        return _link_refused("Cannot confirm the claim", claims.CLAIMS.refusals[status], 410)
+        return _link_refused("Cannot confirm the claim", claims.CLAIMS.by_state[status], 410)
     form = EmptyForm()
     if form.validate_on_submit():
-        business_name, slug = claim.business.name, claim.business.slug
+        business_name = claim.business.name
         ok, _ = attempt(lambda: claims.verify_by_link(claim, current_user, email=email, now=now_utc()), form)
         if ok:
             flash(f"Confirmed: you are an owner of {business_name}. Its reviews in their make-it-right "

@@ -94,12 +94,12 @@ def decide_appeal(appeal: Appeal, moderator: User, *, overturn: bool, facts: str
     values = {"moderator_id": moderator.id, "decided_at": now, "facts": facts}
     new: Decision | None = None
     if not overturn:
-        moderation.compare_and_set(moderation.APPEALS, appeal, moderation.Action.CONFIRM,
+        moderation.APPEALS.compare_and_set(appeal, moderation.Action.CONFIRM,
                                    status=AppealStatus.UPHELD, **values)
     else:
-        moderation.compare_and_set(moderation.APPEALS, appeal, moderation.Action.OVERTURN,
+        moderation.APPEALS.compare_and_set(appeal, moderation.Action.OVERTURN,
                                    status=AppealStatus.OVERTURNED, **values)
-        moderation.compare_and_set(moderation.DECISIONS, decision, moderation.Action.REVERSE,
+        moderation.DECISIONS.compare_and_set(decision, moderation.Action.REVERSE,
                                    status=DecisionStatus.REVERSED, reversed_at=now)
         if decision.outcome is Outcome.REMOVED:
             moderated_items.restore(item, decision, moderator, now=now)

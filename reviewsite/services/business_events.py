@@ -12,8 +12,8 @@ from reviewsite.extensions import db
 from reviewsite.models import BusinessEvent
 
 
-def record(business_id: int, action: str, *, actor_id: int | None, now: datetime,
-           subject_id: int | None = None, **details: Any) -> BusinessEvent:
+def audit(business_id: int, action: str, *, actor_id: int | None, now: datetime,
+          subject_id: int | None = None, **details: Any) -> BusinessEvent:
     event = BusinessEvent(business_id=business_id, actor_id=actor_id, subject_id=subject_id, action=action,
                           details=details, at=now)
     db.session.add(event)

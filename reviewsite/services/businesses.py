@@ -81,7 +81,7 @@ def create_business(
     )
     db.session.add(business)
     db.session.flush()
-    business_events.record(business.id, "listed", actor_id=lister.id, now=now,
+    business_events.audit(business.id, "listed", actor_id=lister.id, now=now,
                            despite_duplicates=despite_duplicates)
     return business
 

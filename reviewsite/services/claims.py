@@ -45,7 +45,7 @@ CLAIMS = Transitions(
         "withdraw": frozenset({P}),
         "expire": frozenset({P}),
     },
-    refusals={
+    by_state={
         P: "This claim is still waiting.",
         V: "This claim is already verified: the link has been used.",
         R: "This claim was not approved; it is closed.",
@@ -134,7 +134,7 @@ def start(business: Business, claimant: User, *, method: ClaimMethod | str, emai
     # Two requests at once: the unique index of pending claims per person and listing decides.
     claim = insert_unique(BusinessClaim, values, unique=("business_id", "claimant_id"), where="status = 'pending'",
                           conflict_message=PENDING_TWICE.format(business=business.name))
-    business_events.record(business.id, "claim_started", actor_id=claimant.id, now=now, claim=claim.id,
+    business_events.audit(business.id, "claim_started", actor_id=claimant.id, now=now, claim=claim.id,
                            method=method.value)
     if claim.by_link:
         _send_link(claim, business, claimant, now=now)
@@ -162,7 +162,7 @@ def _require_claimant(claim: BusinessClaim, actor: User) -> None:
 
 def _require_open(claim: BusinessClaim, now: datetime) -> None:
     if claim.status_at(now) is E:
-        raise InvalidTransition(CLAIMS.refusals[E])
+        raise InvalidTransition(CLAIMS.by_state[E])
 
 
 def resend_link(claim: BusinessClaim, actor: User, *, now: datetime) -> None:
@@ -213,7 +213,7 @@ def reject(claim: BusinessClaim, moderator: User, *, reason: str | None, now: da
     reason = _check_text(reason, "statement of reasons", REASON_MAX, required=True)
     CLAIMS.compare_and_set(claim, "reject", status=R, decided_at=now, decided_by_id=moderator.id, reason=reason)
     business = claim.business
-    business_events.record(business.id, "claim_rejected", actor_id=moderator.id, subject_id=claim.claimant_id,
+    business_events.audit(business.id, "claim_rejected", actor_id=moderator.id, subject_id=claim.claimant_id,
                            now=now, claim=claim.id)
     notify("claim_rejected", [claim.claimant_id], now=now, fact=claim.id,
            extra_facts={"claim": claim.id, "business": business.name, "reason": reason})
@@ -222,7 +222,7 @@ def reject(claim: BusinessClaim, moderator: User, *, reason: str | None, now: da
 def withdraw(claim: BusinessClaim, actor: User, *, now: datetime) -> None:
     _require_claimant(claim, actor)
     CLAIMS.compare_and_set(claim, "withdraw", status=W, decided_at=now)
-    business_events.record(claim.business_id, "claim_withdrawn", actor_id=actor.id, now=now, claim=claim.id)
+    business_events.audit(claim.business_id, "claim_withdrawn", actor_id=actor.id, now=now, claim=claim.id)
 
 
 def expire_due(*, now: datetime) -> int:
@@ -235,7 +235,7 @@ def expire_due(*, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     ).all()
     for claim_id, business_id in rows:
-        business_events.record(business_id, "claim_expired", actor_id=None, now=now, claim=claim_id)
+        business_events.audit(business_id, "claim_expired", actor_id=None, now=now, claim=claim_id)
     return len(rows)
 
 
@@ -249,7 +249,7 @@ def _admit(claim: BusinessClaim, *, now: datetime, actor_id: int) -> None:
         .values(claimed_at=now).execution_options(synchronize_session=False)
     )
     db.session.expire(business)
-    business_events.record(business.id, "claim_verified", actor_id=actor_id, subject_id=claim.claimant_id,
+    business_events.audit(business.id, "claim_verified", actor_id=actor_id, subject_id=claim.claimant_id,
                            now=now, claim=claim.id, method=claim.method.value)
     team.add_member(business, claim.claimant, MemberRole.OWNER, now=now, via=f"claim:{claim.method.value}",
                     actor_id=actor_id)

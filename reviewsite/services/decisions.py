@@ -89,7 +89,7 @@ def decide(item: Item, moderator: User, *, outcome: Outcome | str, rule: Rule | 
     status = ReportStatus.DISMISSED if outcome is Outcome.DISMISSED else ReportStatus.UPHELD
     for report in reports:
         # Claims each report: a moderator who decided it a moment ago makes this one fail whole.
-        moderation.compare_and_set(moderation.REPORTS, report, action, status=status, decided_at=now,
+        moderation.REPORTS.compare_and_set(report, action, status=status, decided_at=now,
                                    decision_id=decision.id)
     _apply(item, decision, moderator, now=now)
     send_statement(decision, item, reporter_ids=reporter_ids, now=now)

@@ -11,11 +11,9 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-
 from reviewsite.extensions import db
 from reviewsite.models import Review, ReviewEvent, ReviewStatus
-from reviewsite.services.errors import InvalidTransition
+from reviewsite.services.transitions import Transitions
 
 H, P, W, R = (ReviewStatus.HELD, ReviewStatus.PUBLISHED, ReviewStatus.WITHDRAWN, ReviewStatus.REMOVED)
 
@@ -60,28 +58,19 @@ _REFUSALS = {
 }
 
 
+REVIEWS = Transitions(Review, ALLOWED_FROM, by_action=_REFUSALS)
+
+
 def require(review: Review, action: Action) -> None:
-    if review.status not in ALLOWED_FROM[action]:
-        raise InvalidTransition(_REFUSALS[action])
+    REVIEWS.require(review, action)
 
 
 def compare_and_set(review: Review, action: Action, *conditions: Any, **values: Any) -> None:
     """Write ``values`` only if the row is still in an allowed state (and ``conditions`` hold).
 
     The in-memory object may be stale (another worker published it a millisecond ago); the
-    database row decides. Zero rows changed is an error, never a silent no-op.
-    """
-    require(review, action)
-    result = db.session.execute(
-        update(Review)
-        .where(Review.id == review.id, Review.status.in_(ALLOWED_FROM[action]), *conditions)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.expire(review)
-        raise InvalidTransition(_REFUSALS[action])
-    db.session.expire(review)
+    database row decides. Zero rows changed is an error, never a silent no-op."""
+    REVIEWS.compare_and_set(review, action, *conditions, **values)
 
 
 def audit(

@@ -151,7 +151,7 @@ def edit(business: Business, owner: User, *, now: datetime, **values: str | None
         setattr(business, field, getattr(checked, field))
     business.website_domain = checked.website_domain
     db.session.flush()
-    business_events.record(business.id, "details_changed", actor_id=owner.id, now=now, fields=changed)
+    business_events.audit(business.id, "details_changed", actor_id=owner.id, now=now, fields=changed)
     listings.changed([business.id])
     return changed
 

@@ -11,11 +11,10 @@ request changes nothing and raises instead of reporting a success that did not h
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from reviewsite.extensions import db
 from reviewsite.models import (
@@ -32,7 +31,8 @@ from reviewsite.models import (
     User,
 )
 from reviewsite.services import access, accounts
-from reviewsite.services.errors import Invalid, InvalidTransition, NotAllowed
+from reviewsite.services.errors import Invalid, NotAllowed
+from reviewsite.services.transitions import Transitions
 
 
 class Action(enum.StrEnum):
@@ -49,58 +49,27 @@ class Action(enum.StrEnum):
     LIFT = "lift"
 
 
-@dataclass(frozen=True)
-class Machine:
-    """One table: the model whose ``status`` it governs, the allowed source states per action and
-    the sentence a refused action answers with."""
-
-    model: Any
-    allowed_from: dict[Action, frozenset[enum.StrEnum]]
-    refusals: dict[Action, str]
-
-
-REPORTS = Machine(
+REPORTS = Transitions(
     Report,
     {Action.DISMISS: frozenset({ReportStatus.OPEN}), Action.UPHOLD: frozenset({ReportStatus.OPEN})},
     {Action.DISMISS: "This report has already been decided.", Action.UPHOLD: "This report has already been decided."},
 )
-DECISIONS = Machine(
+DECISIONS = Transitions(
     Decision,
     {Action.REVERSE: frozenset({DecisionStatus.IN_FORCE})},
     {Action.REVERSE: "This decision has already been reversed."},
 )
-APPEALS = Machine(
+APPEALS = Transitions(
     Appeal,
     {Action.CONFIRM: frozenset({AppealStatus.OPEN}), Action.OVERTURN: frozenset({AppealStatus.OPEN})},
     {Action.CONFIRM: "This appeal has already been decided; that decision is final.",
      Action.OVERTURN: "This appeal has already been decided; that decision is final."},
 )
-NOTICES = Machine(
+NOTICES = Transitions(
     PressureNotice,
     {Action.EXPIRE: frozenset({NoticeStatus.ACTIVE}), Action.LIFT: frozenset({NoticeStatus.ACTIVE})},
     {Action.EXPIRE: "This notice has already ended.", Action.LIFT: "This notice has already ended."},
 )
-
-
-def require(machine: Machine, row: Any, action: Action) -> None:
-    if row.status not in machine.allowed_from[action]:
-        raise InvalidTransition(machine.refusals[action])
-
-
-def compare_and_set(machine: Machine, row: Any, action: Action, *conditions: Any, **values: Any) -> None:
-    """Write ``values`` only if the row is still in an allowed state; the database row decides,
-    not the object in memory. Zero rows changed is an error, never a silent no-op."""
-    require(machine, row, action)
-    model = machine.model
-    result = db.session.execute(
-        update(model)
-        .where(model.id == row.id, model.status.in_(machine.allowed_from[action]), *conditions)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(row)
-    if result.rowcount != 1:
-        raise InvalidTransition(machine.refusals[action])
 
 
 def log(action: str, *, actor: User | None, now: datetime, business_id: int | None = None,

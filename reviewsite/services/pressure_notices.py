@@ -44,7 +44,7 @@ def lift(decision: Decision, moderator: User, *, now: datetime) -> None:
     notice = for_decision(decision)
     if notice is None or notice.status is not NoticeStatus.ACTIVE:
         return
-    moderation.compare_and_set(moderation.NOTICES, notice, moderation.Action.LIFT,
+    moderation.NOTICES.compare_and_set(notice, moderation.Action.LIFT,
                                status=NoticeStatus.LIFTED, ended_at=now)
     listings.changed([notice.business_id])
     moderation.log("notice_lifted", actor=moderator, now=now, business_id=notice.business_id,
@@ -62,7 +62,7 @@ def expire_due(*, now: datetime, limit: int = 500) -> list[int]:
         .with_for_update(skip_locked=True)
     ).all()
     for notice in due:
-        moderation.compare_and_set(moderation.NOTICES, notice, moderation.Action.EXPIRE,
+        moderation.NOTICES.compare_and_set(notice, moderation.Action.EXPIRE,
                                    PressureNotice.ends_at <= now, status=NoticeStatus.EXPIRED, ended_at=now)
         moderation.log("notice_expired", actor=None, now=now, business_id=notice.business_id, notice=notice,
                        rule=notice.rule)

@@ -40,7 +40,7 @@ P, A, R, E = (InvitationStatus.PENDING, InvitationStatus.ACCEPTED, InvitationSta
 INVITATIONS = Transitions(
     model=Invitation,
     allowed_from={"accept": frozenset({P}), "revoke": frozenset({P}), "expire": frozenset({P})},
-    refusals={
+    by_state={
         P: "This invitation has expired. Ask the owner for a new one.",
         A: "This invitation has already been used.",
         R: "This invitation was withdrawn by the business.",
@@ -129,7 +129,7 @@ def add_member(business: Business, user: User, role: MemberRole, *, now: datetim
         membership = insert_unique(Membership, {"business_id": business.id, "user_id": user.id, "role": role,
                                                 "created_at": now},
                                    unique=("business_id", "user_id"), conflict_message=f"You already belong to {business.name}.")
-    business_events.record(business.id, "member_added", actor_id=actor_id, subject_id=user.id, now=now,
+    business_events.audit(business.id, "member_added", actor_id=actor_id, subject_id=user.id, now=now,
                            role=membership.role.value, via=via)
     _tell_of_held_reviews(business.id, user.id, now=now)
     return membership
@@ -165,7 +165,7 @@ def invite(business: Business, owner: User, *, email: str, role: MemberRole | st
                      "invited_by_id": owner.id, "created_at": now, "expires_at": now + lifetime},
         unique=("business_id", "email"), where="status = 'pending'",
         conflict_message=f"{email} already has an invitation waiting.")
-    business_events.record(business.id, "invited", actor_id=owner.id, now=now, invitation=invitation.id,
+    business_events.audit(business.id, "invited", actor_id=owner.id, now=now, invitation=invitation.id,
                            role=role.value)
     notify("team_invitation", [account] if account is not None else [], now=now, fact=invitation.id,
            to_address=email,
@@ -178,7 +178,7 @@ def invite(business: Business, owner: User, *, email: str, role: MemberRole | st
 def revoke(invitation: Invitation, owner: User, *, now: datetime) -> None:
     access.require_owner(owner, invitation.business_id)
     INVITATIONS.compare_and_set(invitation, "revoke", status=R, decided_at=now)
-    business_events.record(invitation.business_id, "invitation_revoked", actor_id=owner.id, now=now,
+    business_events.audit(invitation.business_id, "invitation_revoked", actor_id=owner.id, now=now,
                            invitation=invitation.id)
 
 
@@ -189,7 +189,7 @@ def accept(invitation: Invitation, user: User, *, email: str, now: datetime) -> 
     if email != invitation.email:
         raise InvalidTransition("This invitation link is not valid.")
     if invitation.status_at(now) is E:
-        raise InvalidTransition(INVITATIONS.refusals[E])
+        raise InvalidTransition(INVITATIONS.by_state[E])
     business = invitation.business
     lock(business.id)
     if access.is_member(user, business):
@@ -214,7 +214,7 @@ def _expire(*conditions, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     ).all()
     for invitation_id, business_id in rows:
-        business_events.record(business_id, "invitation_expired", actor_id=None, now=now, invitation=invitation_id)
+        business_events.audit(business_id, "invitation_expired", actor_id=None, now=now, invitation=invitation_id)
     return len(rows)
 
 
@@ -238,7 +238,7 @@ def change_role(membership: Membership, owner: User, role: MemberRole | str, *, 
     old = membership.role
     membership.role = role
     db.session.flush()
-    business_events.record(membership.business_id, "role_changed", actor_id=owner.id, subject_id=membership.user_id,
+    business_events.audit(membership.business_id, "role_changed", actor_id=owner.id, subject_id=membership.user_id,
                            now=now, role_from=old.value, role_to=role.value)
 
 
@@ -254,7 +254,7 @@ def remove_member(membership: Membership, actor: User, *, now: datetime) -> None
     business_id, user_id, role = membership.business_id, membership.user_id, membership.role
     db.session.delete(membership)
     db.session.flush()
-    business_events.record(business_id, "member_removed" if user_id != actor.id else "member_left",
+    business_events.audit(business_id, "member_removed" if user_id != actor.id else "member_left",
                            actor_id=actor.id, subject_id=user_id, now=now, role=role.value)
 
 
@@ -272,7 +272,7 @@ def hand_over(membership: Membership, owner: User, *, now: datetime) -> None:
     membership.role = MemberRole.OWNER
     mine.role = MemberRole.STAFF
     db.session.flush()
-    business_events.record(membership.business_id, "ownership_handed_over", actor_id=owner.id,
+    business_events.audit(membership.business_id, "ownership_handed_over", actor_id=owner.id,
                            subject_id=membership.user_id, now=now)
 
 

@@ -1,14 +1,20 @@
-"""Transition tables for the rows that say who the business is (claims, invitations), in the
-pattern of ``services/lifecycle.py``: each action lists the states it may start from, and the
-write is a compare-and-set (``UPDATE ... WHERE status IN allowed``), so a second click, a reused
-link or a race with another request changes nothing and raises instead of reporting a success
-that did not happen (invariant 7)."""
+"""Transition tables: the one way every state change checks where a row may go from.
+
+Each table names the model whose ``status`` it governs and, for each action, the states it may
+start from. A change first asks :meth:`Transitions.require`, then writes with
+:meth:`Transitions.compare_and_set` (``UPDATE ... WHERE id = ? AND status IN allowed``): the
+database row decides, not the object in memory, so a second click, a duplicated task, a reused
+link or a race with another request changes nothing and raises :class:`InvalidTransition`
+instead of reporting a success that did not happen (invariant 7). Reviews
+(``lifecycle.py``), reports, decisions, appeals and notices (``moderation.py``), claims and
+invitations (``claims.py``, ``team.py``) each have one.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
@@ -21,19 +27,22 @@ from reviewsite.services.errors import InvalidTransition
 class Transitions:
     model: type[Any]
     allowed_from: Mapping[str, frozenset[enum.StrEnum]]
-    # What to tell the person, per state the row is found in (for any refused action).
-    refusals: Mapping[enum.StrEnum, str]
+    # What a refused action answers: per action, or else per state the row is found in.
+    by_action: Mapping[str, str] = field(default_factory=dict)
+    by_state: Mapping[enum.StrEnum, str] = field(default_factory=dict)
 
-    def refuse(self, row: Any) -> InvalidTransition:
-        return InvalidTransition(self.refusals.get(row.status, "This can no longer be done."))
+    def refusal(self, row: Any, action: str) -> InvalidTransition:
+        message = self.by_action.get(action) or self.by_state.get(row.status) or "This can no longer be done."
+        return InvalidTransition(message)
 
     def require(self, row: Any, action: str) -> None:
         if row.status not in self.allowed_from[action]:
-            raise self.refuse(row)
+            raise self.refusal(row, action)
 
     def compare_and_set(self, row: Any, action: str, *conditions: Any, **values: Any) -> None:
-        """Write ``values`` only if the row is still in an allowed state and ``conditions`` hold;
-        zero rows changed is an error (the row is read again, so the message fits its state)."""
+        """Write ``values`` only if the row is still in a state ``action`` may start from and
+        ``conditions`` hold; zero rows changed is an error. The object is read again afterwards
+        (and before the message of a refusal, so that it fits the state the row is in now)."""
         self.require(row, action)
         model = self.model
         result = db.session.execute(
@@ -44,4 +53,4 @@ class Transitions:
         )
         db.session.expire(row)
         if result.rowcount != 1:
-            raise self.refuse(row)
+            raise self.refusal(row, action)

@@ -152,7 +152,7 @@ def invitation(token: str):
         return _invitation_refused("This invitation link is not valid.", 400)
     status = found.status_at(now_utc())
     if status is not InvitationStatus.PENDING:
-        return _invitation_refused(team.INVITATIONS.refusals[status], 410)
+        return _invitation_refused(team.INVITATIONS.by_state[status], 410)
     member = current_user.is_authenticated and access.is_member(current_user, found.business_id)
     form = EmptyForm()
     if current_user.is_authenticated and not member and form.validate_on_submit():

@@ -211,11 +211,11 @@ def test_every_table_row(people, held_thread, clock, name, state, action):
     row = row_in(name, state, people, held_thread, clock)
     allowed = state in table[action]
     if allowed:
-        moderation.compare_and_set(machine, row, action, status=state)  # the write itself is the caller's
+        machine.compare_and_set(row, action, status=state)  # the write itself is the caller's
         return
     status_before = row.status
     with pytest.raises(InvalidTransition):
-        moderation.compare_and_set(machine, row, action, status=state)
+        machine.compare_and_set(row, action, status=state)
     db.session.expire(row)
     assert row.status is status_before
 
@@ -228,4 +228,4 @@ def test_a_stale_object_cannot_win_the_race(people, held_thread, clock):
     decide(found, people.mod, "dismiss", clock)  # another moderator got there first ...
     set_committed_value(filed, "status", OPEN)  # ... after this object was read
     with pytest.raises(InvalidTransition):
-        moderation.compare_and_set(moderation.REPORTS, filed, A.UPHOLD, status=UPHELD)
+        moderation.REPORTS.compare_and_set(filed, A.UPHOLD, status=UPHELD)
