@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from reviewsite.services import accounts, businesses, reviews
 from reviewsite.templating import format_day
 from reviewsite.unit_of_work import unit_of_work
+from tests.helpers import verify_owner
 from tests.browser.conftest import LiveServer
 from tests.browser.test_journey import watch_console
 
@@ -39,7 +40,9 @@ def world(live_server: LiveServer) -> tuple[str, int]:
     with live_server.app.app_context(), unit_of_work():
         owner = person(live_server, "owner.mod@example.com", "Bea Baker")
         shop = businesses.create_business(owner, name=BUSINESS, category="Cafe", city="Hull", address="1 Quay St",
-                                          description="Bread and cakes.", now=live_server.clock.now())
+                                          description="Bread and cakes.", website="https://baker.example",
+                                          now=live_server.clock.now())
+        verify_owner(shop, owner, now=live_server.clock.now())
         reviewer = person(live_server, "reviewer.mod@example.com", "Rae Reviewer")
         person(live_server, "first.mod@example.com", "Morgan First", moderator=True)
         person(live_server, "second.mod@example.com", "Sasha Second", moderator=True)
