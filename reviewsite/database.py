@@ -28,6 +28,7 @@ The clock for deadlines (invariant 8) is the database's: :func:`server_now`.
 
 from __future__ import annotations
 
+import re
 import select
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ from functools import cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Insert, Table, event, exc, func, literal_column, text
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -53,6 +55,8 @@ def configure_engine(engine: Engine, settings: Mapping[str, Any] | None = None) 
         _PARAMETERS[engine.dialect] = connect_parameters(settings or {})
         if not event.contains(engine, "do_connect", _add_parameters):
             event.listen(engine, "do_connect", _add_parameters)
+        if not event.contains(engine, "before_cursor_execute", _begin_only_when_needed):
+            event.listen(engine, "before_cursor_execute", _begin_only_when_needed)
         return
     if engine.dialect.name != "sqlite" or event.contains(engine, "connect", _on_connect):
         return
@@ -142,6 +146,33 @@ def server_now(connection: Connection) -> datetime:
         return value.astimezone(UTC)
     raw = connection.execute(sql_select(literal_column("strftime('%Y-%m-%d %H:%M:%f', 'now')"))).scalar_one()
     return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+
+
+_IDLE = TransactionStatus.IDLE
+# A SELECT that locks rows (FOR UPDATE, FOR SHARE and their variants) needs its transaction.
+_LOCKING = re.compile(r"\bFOR\s+(UPDATE|NO\s+KEY\s+UPDATE|SHARE|KEY\s+SHARE)\b", re.IGNORECASE)
+
+
+def _begin_only_when_needed(connection: Connection, cursor: Any, statement: str, parameters: Any,
+                            context: Any, executemany: bool) -> None:
+    """PostgreSQL: a database transaction begins at the first statement that needs one.
+
+    psycopg begins a transaction (a BEGIN round trip) before the first statement on an idle
+    connection, and the end of the request then rolls it back (a second one), even when the
+    request only read. Here a plain read on an idle connection runs on its own (autocommit for
+    that statement), and the connection stays idle, so a request or task that only reads sends
+    neither BEGIN nor ROLLBACK. The first statement that writes or locks rows (anything but a
+    plain SELECT: an INSERT, an UPDATE, a SELECT ... FOR UPDATE, a SAVEPOINT) begins the
+    transaction as usual, and every later statement, reads included, runs inside it (a read
+    sees what the unit of work wrote) until it commits or rolls back. Reads before the first
+    write see what is committed, as they would in a READ COMMITTED transaction: each statement
+    there has its own snapshot anyway."""
+    dbapi = connection.connection.driver_connection
+    if dbapi.pgconn.transaction_status != _IDLE:
+        return
+    read = statement.lstrip()[:6].upper() == "SELECT" and _LOCKING.search(statement) is None
+    if dbapi.autocommit is not read:
+        dbapi.autocommit = read
 
 
 def _refuse_closed_by_server(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:

@@ -104,7 +104,9 @@ def businesses_of(user: User) -> list[Business]:
 
 # What tells one state of a business, as a search result shows it, from another (see
 # ``reviewsite/public/caching.py``): its rating and name change only with ``listing_version``.
-SEARCH_STAMP = (Business.id, Business.created_at, Business.listing_version)
+# Table columns, not ORM attributes: read on every view of a cached results page.
+_table = Business.__table__
+SEARCH_STAMP = (_table.c.id, _table.c.created_at, _table.c.listing_version)
 
 
 def search(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[Business]:
@@ -131,11 +133,12 @@ def _search(stamps: bool, q: str, category: str, city: str, limit: int, offset: 
 def _search_statement(stamps: bool, by_name: bool, by_category: bool, by_city: bool) -> Select[Any]:
     """One statement per combination of filters, made once (as ``listings._STAMP``; a search
     stamp is read on every view of a cached results page)."""
+    columns = _table.c if stamps else Business
     query = select(*SEARCH_STAMP) if stamps else select(Business)
     if by_name:
-        query = query.where(func.lower(Business.name).like(bindparam("name"), escape="\\"))
+        query = query.where(func.lower(columns.name).like(bindparam("name"), escape="\\"))
     if by_category:
-        query = query.where(func.lower(Business.category) == bindparam("category"))
+        query = query.where(func.lower(columns.category) == bindparam("category"))
     if by_city:
-        query = query.where(func.lower(Business.city) == bindparam("city"))
-    return query.order_by(Business.name, Business.id).limit(bindparam("limit")).offset(bindparam("offset"))
+        query = query.where(func.lower(columns.city) == bindparam("city"))
+    return query.order_by(columns.name, columns.id).limit(bindparam("limit")).offset(bindparam("offset"))
