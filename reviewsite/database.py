@@ -167,12 +167,15 @@ def _begin_only_when_needed(connection: Connection, cursor: Any, statement: str,
     sees what the unit of work wrote) until it commits or rolls back. Reads before the first
     write see what is committed, as they would in a READ COMMITTED transaction: each statement
     there has its own snapshot anyway."""
-    dbapi = connection.connection.driver_connection
-    if dbapi.pgconn.transaction_status != _IDLE:
-        return
-    read = statement.lstrip()[:6].upper() == "SELECT" and _LOCKING.search(statement) is None
-    if dbapi.autocommit is not read:
-        dbapi.autocommit = read
+    before_statement(connection.connection.driver_connection,
+                     read=statement.lstrip()[:6].upper() == "SELECT" and _LOCKING.search(statement) is None)
+
+
+def before_statement(dbapi_connection: Any, *, read: bool) -> None:
+    """The rule of :func:`_begin_only_when_needed` for one statement on a psycopg connection:
+    on an idle connection a plain read runs on its own, anything else begins a transaction."""
+    if dbapi_connection.pgconn.transaction_status == _IDLE and dbapi_connection.autocommit is not read:
+        dbapi_connection.autocommit = read
 
 
 def _refuse_closed_by_server(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select
 
 from reviewsite.extensions import db
+from reviewsite.fast_reads import key_rows
 from reviewsite.models import Business, Membership, User
 from reviewsite.services import business_events
 from reviewsite.services.duplicates import Duplicate, likely_duplicates
@@ -104,7 +105,7 @@ def businesses_of(user: User) -> list[Business]:
 
 # What tells one state of a business, as a search result shows it, from another (see
 # ``reviewsite/public/caching.py``): its rating and name change only with ``listing_version``.
-# Table columns, not ORM attributes: read on every view of a cached results page.
+# Table columns, not ORM attributes: read through the fast path (reviewsite/fast_reads.py).
 _table = Business.__table__
 SEARCH_STAMP = (_table.c.id, _table.c.created_at, _table.c.listing_version)
 
@@ -119,7 +120,7 @@ def search(*, q: str = "", category: str = "", city: str = "", limit: int, offse
 def search_stamps(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[tuple]:
     """The :data:`SEARCH_STAMP` of each business :func:`search` finds, in the same order."""
     statement, params = _search(True, q, category, city, limit, offset)
-    return [tuple(row) for row in db.session.execute(statement, params)]
+    return [tuple(row) for row in key_rows(statement, params)]
 
 
 def _search(stamps: bool, q: str, category: str, city: str, limit: int, offset: int) -> tuple[Select[Any], dict]:

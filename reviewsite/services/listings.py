@@ -19,10 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select, union_all, update
+from sqlalchemy import DateTime, String, and_, bindparam, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
+from reviewsite.fast_reads import key_rows
 from reviewsite.models import Business, Review, ReviewStatus
 
 
@@ -72,12 +73,12 @@ def stamp(slug: str, *, now: datetime) -> tuple | None:
     the page at ``publish_at`` before any sweep has run, and the sweep's publication bumps the
     version, so a page cached under an older stamp is never served again. created_at too: ids
     can come back when a database is rebuilt under a shared cache."""
-    row = db.session.execute(_STAMP, {"slug": slug, "now": now}).first()
-    return tuple(row) if row is not None else None
+    rows = key_rows(_STAMP, {"slug": slug, "now": now})
+    return tuple(rows[0]) if rows else None
 
 
-# A Core statement on the tables, made once: it runs on every view of a cached page
-# (BENCHMARKS.md, "What the public pages cost").
+# A Core statement on the tables, made once, read through the fast path: it runs on every view
+# of a cached page (reviewsite/fast_reads.py).
 _reviews, _businesses = Review.__table__, Business.__table__
 _STAMP = select(
     _businesses.c.id,
@@ -86,8 +87,9 @@ _STAMP = select(
     select(func.count(_reviews.c.id))
     .where(
         _reviews.c.business_id == _businesses.c.id,
-        _reviews.c.status == ReviewStatus.HELD.value,
-        _reviews.c.publish_at <= bindparam("now", type_=_reviews.c.publish_at.type),
+        _reviews.c.status == literal(ReviewStatus.HELD.value, String),  # the stored text, no Enum conversion
+        # A plain timestamp parameter (no conversion on the way: see fast_reads), given aware UTC.
+        _reviews.c.publish_at <= bindparam("now", type_=DateTime(timezone=True)),
     )
     .scalar_subquery(),
 ).where(_businesses.c.slug == bindparam("slug"))

@@ -53,8 +53,10 @@ def test_a_repeated_anonymous_visit_reads_only_the_stamps(client, world, stateme
     first = page_html(client, url)
     statements.clear()
     assert page_html(client, url) == first
-    assert len(statements) == 1, statements
-    assert statements[0].startswith("SELECT business.id, business.created_at, business.listing_version")
+    # The stamp, through SQLAlchemy (SQLite) or straight through the driver (PostgreSQL, where
+    # SQLAlchemy sees nothing: reviewsite/fast_reads.py), and nothing else.
+    assert len(statements) <= 1, statements
+    assert all(s.startswith("SELECT business.id, business.created_at, business.listing_version") for s in statements)
 
 
 def test_a_signed_in_visitor_never_gets_the_anonymous_page_nor_the_reverse(app, world, make_client):

@@ -1,0 +1,61 @@
+"""The one fast path (reviewsite/fast_reads.py): the keys of the cached public pages, read
+straight through psycopg, are exactly what SQLAlchemy reads for the same statements, for the
+business page's stamp (held reviews whose time has come included) and for searches with LIKE
+wildcards in them; a statement whose parameters need converting never takes the driver's way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from reviewsite.extensions import db
+from reviewsite.fast_reads import _for_driver, key_rows
+from reviewsite.models import Review
+from reviewsite.services import businesses, listings, reviews
+from tests.factories import BusinessFactory, MembershipFactory, UserFactory
+from tests.helpers import START
+
+pytestmark = pytest.mark.postgresql_only
+
+NAMES = ("100% Pure Juice", "Under_score Bar", "Back\\slash Books", "Plain Shop 1000 Pures", "Corner Cafe")
+
+
+@pytest.fixture
+def shops(ctx):
+    made = [BusinessFactory(name=name, city="Testville", category="Shop") for name in NAMES]
+    MembershipFactory(business=made[-1])
+    for stars in (1, 2, 5):
+        reviews.submit_review(UserFactory(), made[-1], stars=stars, title="t", body="b", now=START)
+    return made
+
+
+def through_sqlalchemy(statement, params) -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(statement, params)]
+
+
+@pytest.mark.parametrize("at", [START, START + timedelta(hours=72), START + timedelta(days=30)])
+def test_a_business_page_stamp_is_the_same_both_ways(shops, at):
+    assert _for_driver(listings._STAMP, db.session.get_bind().dialect) is not None  # it does take the fast path
+    params = {"slug": shops[-1].slug, "now": at}
+    assert key_rows(listings._STAMP, params) == through_sqlalchemy(listings._STAMP, params)
+    assert key_rows(listings._STAMP, {"slug": "no-such-place", "now": at}) == []
+
+
+@pytest.mark.parametrize("terms", [
+    {"q": "100%"}, {"q": "_"}, {"q": "\\"}, {"q": "pure"}, {"q": "", "city": "TESTVILLE"},
+    {"q": "shop", "category": "shop", "city": "testville"}, {"q": "nothing like it"},
+])
+def test_search_stamps_are_the_same_both_ways(shops, terms):
+    statement, params = businesses._search(True, terms.get("q", ""), terms.get("category", ""),
+                                           terms.get("city", ""), 11, 0)
+    assert _for_driver(statement, db.session.get_bind().dialect) is not None
+    assert key_rows(statement, params) == through_sqlalchemy(statement, params)
+
+
+def test_a_statement_whose_parameters_need_converting_goes_through_sqlalchemy(shops):
+    by_time = sa.select(Review.id).where(Review.publish_at <= sa.bindparam("now", type_=Review.publish_at.type))
+    assert _for_driver(by_time, db.session.get_bind().dialect) is None
+    assert key_rows(by_time, {"now": START + timedelta(days=4)}) == through_sqlalchemy(
+        by_time, {"now": START + timedelta(days=4)})
