@@ -153,7 +153,10 @@ def test_a_release_shows_the_review_and_its_response_at_once(app, world, client,
     html = page(client)
     assert CANARY_TITLE in html and CANARY_RESPONSE in html
     assert "make-it-right window, published on" not in html  # the placeholder went
-    assert "Answered 1 of 1 complaint privately" in html  # the record line too
+    # The record too: one complaint, its window ended, answered in it, released by the business.
+    record = html[html.index('id="record-heading"'):html.index('id="reviews-heading"')]
+    assert "Answered privately within the window</dt>\n      <dd><span class=\"figure\">1 of 1 (100%)" in record
+    assert "1 by the reviewer" not in record and "0 by the reviewer, 1 by the business" in record
 
 
 def test_the_sweep_publication_shows_at_once(app, world, client, clock):
