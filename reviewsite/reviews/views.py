@@ -66,7 +66,7 @@ def _private_review_or_404(review_id: int) -> Review:
 def new(slug: str):
     business = _business_or_404(slug)
     mine = inbox.review_by(current_user, business)
-    if mine is not None:  # one review per business: lead to it, before any typing is lost
+    if mine is not None and request.method == "GET":  # one review per business: lead to it, before any typing
         flash(f"You have already reviewed {business.name}. Here is your review; you can change it here.", "info")
         return redirect(url_for("reviews.show", review_id=mine.id))
     policy = window_policy()
@@ -92,7 +92,8 @@ def new(slug: str):
             else:
                 flash("Thank you. Your review is published.", "success")
             return redirect(url_for("reviews.show", review_id=review_id))
-    return render_template("reviews/new.html", form=form, business=business, policy=policy), form_status(form)
+    return render_template("reviews/new.html", form=form, business=business, policy=policy,
+                           own_review=mine), form_status(form)
 
 
 def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
