@@ -36,6 +36,7 @@ def footprint(review: Review) -> tuple:
 
 def test_the_reviewer_marks_it_resolved_once_with_a_public_note(held, clock):
     review, owner, author = held
+    db.session.expire_all()
     version = db.session.get(Business, review.business_id).listing_version
     resolution.resolve(review, author, note="  They refunded me the same day.  ", now=clock.now())
     assert (review.resolved_at, review.resolution_note) == (clock.now(), "They refunded me the same day.")
