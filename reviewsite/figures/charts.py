@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 76, 8, 12, 28
 
 
 @dataclass(frozen=True)
