@@ -123,6 +123,7 @@ def new_context(browser, live_server: LiveServer):
     contexts = []
 
     def open_context(**kwargs):
+        kwargs.setdefault("timezone_id", "UTC")  # what the journeys' expected dates assume, whatever the host's
         context = browser.new_context(base_url=live_server.url, **kwargs)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)

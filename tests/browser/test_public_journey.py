@@ -75,6 +75,7 @@ def test_honest_in_public_journey(live_server: LiveServer, new_context, a11y) ->
 
     # 1. A visitor in New York: the record, the histogram, dates in their own zone.
     visitor = new_context(timezone_id="America/New_York").new_page()
+    visitor.clock.set_system_time(live_server.clock.now())  # the browser's clock is the server's frozen one
     errors["visitor"] = watch_console(visitor)
     visitor.goto(f"/b/{slug}")
     a11y(visitor, "business page")
