@@ -154,3 +154,12 @@ def test_a_time_zone_must_be_one_the_database_knows(ctx, clock):
         assert person.time_zone == "Asia/Tokyo"
     accounts.set_time_zone(person, "", now=clock.now())
     assert person.time_zone is None
+
+
+def test_mail_gives_dates_in_the_zone_the_recipient_chose(held, clock):
+    review, owner, _ = held
+    owner.time_zone = "Asia/Tokyo"
+    db.session.flush()
+    notice = db.session.scalar(select(Notification).where(Notification.kind == "review_held"))
+    text = render_email(notice).text
+    assert f"{review.publish_at + timedelta(hours=9):%d %b %Y, %H:%M} JST" in text and " UTC" not in text
