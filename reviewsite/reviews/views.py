@@ -177,15 +177,20 @@ def make_offer(review_id: int):
                    "Offer sent.")
 
 
-@bp.route("/reviews/<int:review_id>/offers/<int:message_id>/accept", methods=["POST"])
-@login_required
-def accept_offer(review_id: int, message_id: int):
+def _on_offer(review_id: int, message_id: int, service: Callable[..., None], done: str):
+    """The reviewer's step on one offer of their review (accept it, say it was delivered)."""
     review = _private_review_or_404(review_id)
     message = db.session.get(ThreadMessage, message_id)
     if message is None or message.review_id != review.id:
         abort(404)
-    ok, _ = attempt(lambda: thread.accept_offer(message, current_user, now=now_utc()))
-    return _after_action(review, "You accepted the offer. The business has been told.", ok)
+    ok, _ = attempt(lambda: service(message, current_user, now=now_utc()))
+    return _after_action(review, done, ok)
+
+
+@bp.route("/reviews/<int:review_id>/offers/<int:message_id>/accept", methods=["POST"])
+@login_required
+def accept_offer(review_id: int, message_id: int):
+    return _on_offer(review_id, message_id, thread.accept_offer, "You accepted the offer. The business has been told.")
 
 
 @bp.route("/reviews/<int:review_id>/response", methods=["POST"])
@@ -277,9 +282,5 @@ def resolve(review_id: int):
 @bp.route("/reviews/<int:review_id>/offers/<int:message_id>/done", methods=["POST"])
 @login_required
 def offer_done(review_id: int, message_id: int):
-    review = _private_review_or_404(review_id)
-    message = db.session.get(ThreadMessage, message_id)
-    if message is None or message.review_id != review.id:
-        abort(404)
-    ok, _ = attempt(lambda: resolution.confirm_delivered(message, current_user, now=now_utc()))
-    return _after_action(review, "You confirmed the offer was delivered. The business has been told.", ok)
+    return _on_offer(review_id, message_id, resolution.confirm_delivered,
+                     "You confirmed the offer was delivered. The business has been told.")

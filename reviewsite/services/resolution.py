@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from reviewsite.extensions import db
 from reviewsite.models import Review, Side, ThreadMessage, User
-from reviewsite.services import access, listings, members
+from reviewsite.services import access, listings, members, thread
 from reviewsite.services.errors import Invalid, InvalidTransition
 from reviewsite.services.lifecycle import Action, audit, compare_and_set, require
 from reviewsite.services.outbox import notify
@@ -47,11 +47,7 @@ def resolve(review: Review, actor: User, *, note: str | None, now: datetime) -> 
 
 def confirm_delivered(message: ThreadMessage, actor: User, *, now: datetime) -> None:
     """The reviewer confirms that an offer they accepted was delivered: the offer is done."""
-    review = message.review
-    access.require_side(actor, review, Side.REVIEWER)
-    require(review, Action.CONFIRM_DELIVERY)
-    if message.remedy is None:
-        raise InvalidTransition("That message is not an offer.")
+    review = thread.reviewers_offer(message, actor, Action.CONFIRM_DELIVERY)
     if message.accepted_at is None:
         raise InvalidTransition("You can only confirm an offer you have accepted.")
     result = db.session.execute(
