@@ -414,3 +414,19 @@ def test_no_held_words_on_the_new_pages(client, world):
         for canary in CANARIES:
             assert canary not in body, url
     assert CANARY_TITLE not in page_html(client, PAGE)
+
+
+def test_the_figures_csv_is_for_the_business_s_members_only(app, client, world, make_client):
+    """The same rule as the figures page in the access matrix: members get it, others a 404."""
+    assert client.get("/b/corner-cafe/figures.csv").status_code == 302  # to the login page
+    for email, status in ((world.stranger, 404), (world.rival_owner, 404), (world.moderator, 404),
+                          (world.reviewer, 404), (world.owner, 200)):
+        viewer = make_client()
+        viewer.login(email)
+        response = viewer.get("/b/corner-cafe/figures.csv")
+        assert response.status_code == status, email
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("week_starting,complaints_received,windows_ended,answered_within_window")
+    assert len(lines) == 27 and lines[-1].split(",")[1] == "1"  # this week: the held complaint
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "no-store" in response.headers["Cache-Control"]

@@ -248,3 +248,18 @@ def test_a_held_review_reads_as_published_once_its_time_has_come_with_no_sweep(w
     assert "make-it-right window, published on" not in html
     review_page = page(client, f"/reviews/{world.held_id}")
     assert CANARY_TITLE in review_page and CANARY_RESPONSE in review_page
+
+
+def test_a_resolution_and_an_order_or_filter_show_at_once_and_are_keyed_apart(app, world, client, clock):
+    """Issue 14: what the reviewer says after publication changes the cached page at once, and
+    each order and filter of the reviews is a page of its own key."""
+    from reviewsite.services import resolution
+
+    act(app, lambda: publication.release_now(held_review(world), user(world.reviewer), now=clock.now()))
+    default, lowest = page(client), page(client, PAGE + "?sort=lowest&stars=2&window=1")
+    assert CANARY_TITLE in default and CANARY_TITLE in lowest and default != lowest
+    assert "No published review matches." in page(client, PAGE + "?stars=5")
+    act(app, lambda: resolution.resolve(held_review(world), user(world.reviewer), note="RESOLVED-NOTE-1",
+                                        now=clock.now()))
+    for url in (PAGE, PAGE + "?sort=lowest&stars=2&window=1"):
+        assert "RESOLVED-NOTE-1" in page(client, url)
