@@ -81,13 +81,15 @@ def register_blueprints(app: Flask) -> None:
     from reviewsite.business.views import bp as business_bp
     from reviewsite.claims.views import bp as claims_bp
     from reviewsite.dev.views import bp as dev_bp
+    from reviewsite.figures.views import bp as figures_bp
     from reviewsite.moderation.views import bp as moderation_bp
     from reviewsite.notifications.transport import uses_dev_mailbox
     from reviewsite.public.views import bp as public_bp
     from reviewsite.reviews.views import bp as reviews_bp
     from reviewsite.team.views import bp as team_bp
 
-    for blueprint in (public_bp, auth_bp, account_bp, business_bp, reviews_bp, moderation_bp, claims_bp, team_bp):
+    for blueprint in (public_bp, auth_bp, account_bp, business_bp, reviews_bp, moderation_bp, claims_bp, team_bp,
+                      figures_bp):
         app.register_blueprint(blueprint)
     with app.app_context():
         # The mailbox shows tokens: it exists only while no SMTP server is configured.

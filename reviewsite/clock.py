@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app, has_app_context
 
@@ -73,10 +74,18 @@ def database_now() -> datetime:
     return _system.now()
 
 
-def format_when(value: datetime | None) -> str:
-    """An instant as the site writes it in text (pages, emails, messages from the services)."""
+def format_when(value: datetime | None, zone: str | None = None) -> str:
+    """An instant as the site writes it in text (pages, emails, messages from the services): in
+    UTC, or in the IANA ``zone`` a person chose (with its abbreviation, "05 Mar 2026, 18:00 JST")."""
     if value is None:
         return ""
+    if zone:
+        try:
+            local = value.astimezone(ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            local = None
+        if local is not None:
+            return local.strftime("%d %b %Y, %H:%M ") + (local.tzname() or zone)
     return value.strftime("%d %b %Y, %H:%M UTC")
 
 

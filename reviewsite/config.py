@@ -96,6 +96,15 @@ def redis_client_options(*, reply_seconds: int) -> dict[str, Any]:
 
 
 CACHE_TYPES = ("SimpleCache", "RedisCache", "NullCache")
+# Who decides whether a review waits for the window (services/window.py, README "Which hold policy").
+HOLD_POLICIES = ("low_stars", "reviewer_choice")
+
+
+def hold_policy() -> str:
+    raw = os.environ.get("HOLD_POLICY", "") or "low_stars"
+    if raw not in HOLD_POLICIES:
+        raise RuntimeError(f"HOLD_POLICY must be one of {', '.join(HOLD_POLICIES)}, got {raw!r}")
+    return raw
 
 
 def release_id() -> str:
@@ -242,6 +251,10 @@ def from_environment() -> dict[str, Any]:
         "SITE_NAME": env("SITE_NAME", "reviewsite"),
         "RELEASE_ID": release_id(),
         # The make-it-right window (DESIGN.md): defaults 72 h, at most 7 days of extension.
+        # HOLD_POLICY: low_stars (reviews of LOW_STAR_MAX stars or fewer are held) or
+        # reviewer_choice (every reviewer chooses; UK CMA and EU rules forbid delaying a genuine
+        # negative review against its author's wishes).
+        "HOLD_POLICY": hold_policy(),
         "LOW_STAR_MAX": _int("LOW_STAR_MAX", 3),
         "WINDOW_SECONDS": _int("WINDOW_SECONDS", 72 * 3600),
         "MAX_EXTENSION_SECONDS": _int("MAX_EXTENSION_SECONDS", 7 * 24 * 3600),

@@ -24,6 +24,10 @@ the busy timeout instead of failing on a lock upgrade, which is also what makes 
 write transaction. pysqlite's own transaction handling is switched off so SAVEPOINTs work.
 
 The clock for deadlines (invariant 8) is the database's: :func:`server_now`.
+
+Arithmetic on instants is spelt apart too (PostgreSQL subtracts timestamps, SQLite has
+``julianday``): :class:`seconds_between` and :class:`whole_part` are SQL functions that each
+backend writes its own way, so the statements that use them are written once.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Insert, Table, event, exc, func, literal_column, text
+from sqlalchemy import Float, Insert, Integer, Table, event, exc, func, literal_column, text
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from reviewsite.extensions import db
 
@@ -229,3 +235,43 @@ def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | b
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+class seconds_between(FunctionElement):  # noqa: N801 - an SQL function, named as one
+    """``seconds_between(later, earlier)``: the seconds from one instant column or value to
+    another, as a floating-point number (the make-it-right record's times to first reply)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+
+@compiles(seconds_between)
+def _seconds_between_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_between_postgresql(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
+
+
+class whole_part(FunctionElement):  # noqa: N801
+    """``whole_part(x)``: the integer part of a number that is never negative (which week of a
+    period an instant falls in). PostgreSQL's CAST rounds, SQLite's truncates."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "whole_part"
+
+
+@compiles(whole_part)
+def _whole_part_sqlite(element: whole_part, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+@compiles(whole_part, "postgresql")
+def _whole_part_postgresql(element: whole_part, compiler: Any, **kw: Any) -> str:
+    return f"CAST(FLOOR({compiler.process(element.clauses, **kw)}) AS INTEGER)"

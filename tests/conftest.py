@@ -130,3 +130,14 @@ def _instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REVIEWSITE_INSTANCE_DIR", str(tmp_path_factory.mktemp("instance")))
         yield
+
+
+@pytest.fixture(params=["low_stars", "reviewer_choice"])
+def hold_policy(request: pytest.FixtureRequest, app: Flask) -> Iterator[str]:
+    """Each hold policy in turn (HOLD_POLICY), as an operator would set it; restored after."""
+    before = app.config["HOLD_POLICY"]
+    app.config["HOLD_POLICY"] = request.param
+    try:
+        yield request.param
+    finally:
+        app.config["HOLD_POLICY"] = before

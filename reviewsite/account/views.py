@@ -3,13 +3,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from reviewsite.account.forms import preferences_form
+from reviewsite.account.forms import TimeZoneForm, preferences_form, time_zone_choices
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
 from reviewsite.extensions import csrf
 from reviewsite.models import Delivery
-from reviewsite.services.notification_kinds import TOPICS, summary_for
-from reviewsite.services import inbox, notification_centre, preferences, tokens
+from reviewsite.services.notification_kinds import TOPICS, summary_for, topics_for
+from reviewsite.services import accounts, inbox, notification_centre, preferences, tokens
+from reviewsite.templating import acts_for_business
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("account", __name__)
@@ -39,6 +40,8 @@ def open_notification(notification_id: int):
         return redirect(url_for("reviews.show", review_id=target.review_id))
     if ok and target is not None and target.kind.startswith("claim_"):  # the claimant's own claim
         return redirect(url_for("claims.show", claim_id=target.facts["claim"]))
+    if ok and target is not None and target.kind == "confirm_email":  # where the address stands
+        return redirect(url_for("auth.confirmation"))
     return redirect(url_for("account.notifications"))
 
 
@@ -52,17 +55,32 @@ def read_all():
 @bp.route("/settings/notifications", methods=["GET", "POST"])
 @login_required
 def settings():
-    form = preferences_form(preferences.choices_of(current_user))
+    # A customer is never asked about mail only businesses get.
+    topics = topics_for(acts_for_business())
+    form = preferences_form(preferences.choices_of(current_user), topics)
     if form.validate_on_submit():
         def save() -> None:
-            for topic in TOPICS:
+            for topic in topics:
                 preferences.choose(current_user.id, topic, Delivery(form[topic].data), now=now_utc())
 
         ok, _ = attempt(save, form)
         if ok:
             flash("Your notification choices are saved.", "success")
             return redirect(url_for("account.settings"))
-    return render_template("account/settings.html", form=form, topics=TOPICS), form_status(form)
+    return render_template("account/settings.html", form=form, topics=topics), form_status(form)
+
+
+@bp.route("/settings/time-zone", methods=["GET", "POST"])
+@login_required
+def time_zone():
+    form = TimeZoneForm(time_zone=current_user.time_zone or "")
+    form.time_zone.choices = time_zone_choices()
+    if form.validate_on_submit():
+        ok, _ = attempt(lambda: accounts.set_time_zone(current_user, form.time_zone.data, now=now_utc()), form)
+        if ok:
+            flash("Dates are now shown in " + (form.time_zone.data or "your browser’s time zone") + ".", "success")
+            return redirect(url_for("account.time_zone"))
+    return render_template("account/time_zone.html", form=form), form_status(form)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

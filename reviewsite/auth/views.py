@@ -64,6 +64,13 @@ def confirm(token: str):
     return redirect(url_for("public.home"))
 
 
+@bp.route("/confirm")
+@login_required
+def confirmation():
+    """Where the "confirm your email address" notice leads: whether it is done, and if not, how."""
+    return render_template("auth/confirmation.html", form=EmptyForm())
+
+
 @bp.route("/confirm/resend", methods=["POST"])
 @login_required
 @limiter.limit("3 per minute")

@@ -24,7 +24,7 @@ from reviewsite.models.moderation import (
     ReportStatus,
     Rule,
 )
-from reviewsite.models.review import RemedyKind, Review, ReviewEvent, ReviewStatus, Side, ThreadMessage
+from reviewsite.models.review import HoldChoice, RemedyKind, Review, ReviewEvent, ReviewStatus, Side, ThreadMessage
 from reviewsite.models.team import Invitation, InvitationStatus
 from reviewsite.models.user import User
 
@@ -49,6 +49,7 @@ __all__ = [
     "Delivery",
     "DevMail",
     "EmailStatus",
+    "HoldChoice",
     "Invitation",
     "InvitationStatus",
     "ListingChange",

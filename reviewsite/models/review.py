@@ -21,6 +21,14 @@ class ReviewStatus(enum.StrEnum):
     REMOVED = "removed"
 
 
+class HoldChoice(enum.StrEnum):
+    """What the reviewer chose at submission when the site runs ``HOLD_POLICY=reviewer_choice``
+    (None: the site decided by the stars, ``low_stars``)."""
+
+    PUBLISH_NOW = "publish_now"
+    WINDOW = "window"
+
+
 class Side(enum.StrEnum):
     REVIEWER = "reviewer"
     BUSINESS = "business"
@@ -46,6 +54,8 @@ class Review(db.Model):
     publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extended_seconds: Mapped[int] = mapped_column(default=0)
     first_business_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The reviewer's own choice in reviewer-choice mode, kept for the review's public history.
+    hold_choice: Mapped[HoldChoice | None] = mapped_column(str_enum(HoldChoice))
     # The next reminder to the business while nobody has replied (None: no more reminders).
     reminder_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminders_sent: Mapped[int] = mapped_column(default=0)
@@ -60,6 +70,9 @@ class Review(db.Model):
     original_stars: Mapped[int | None]
     stars_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The reviewer marked the complaint resolved (only they can), with an optional public note.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution_note: Mapped[str | None] = mapped_column(Text)
 
     # The business's public response: a draft while held, public once the review is.
     response_body: Mapped[str | None] = mapped_column(Text)
@@ -89,6 +102,7 @@ class Review(db.Model):
             name="removed_has_reasons",
         ),
         CheckConstraint("extended_seconds >= 0", name="extension_not_negative"),
+        CheckConstraint("resolution_note IS NULL OR resolved_at IS NOT NULL", name="note_only_when_resolved"),
         # The sweep's index: only held rows, so an idle sweep reads nothing but this index.
         partial_index("ix_review_due", "publish_at", where="status = 'held'"),
         partial_index(
@@ -99,12 +113,8 @@ class Review(db.Model):
             "ix_review_business_published", "business_id", "published_at", "id", where="status = 'published'"
         ),
         partial_index("ix_review_business_held", "business_id", "publish_at", where="status = 'held'"),
-        partial_index(
-            "ix_review_business_record",
-            "business_id",
-            "first_business_reply_at",
-            where="status = 'published' AND held_at IS NOT NULL",
-        ),
+        # The make-it-right record (services/record.py): every review that went through a window.
+        partial_index("ix_review_business_window", "business_id", "held_at", where="held_at IS NOT NULL"),
     )
 
     @property
@@ -144,10 +154,16 @@ class ThreadMessage(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
     remedy: Mapped[RemedyKind | None] = mapped_column(str_enum(RemedyKind))
+    # An offer goes offered -> accepted (by the reviewer) -> done (the reviewer confirms delivery).
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     review: Mapped[Review] = relationship(back_populates="messages")
     author: Mapped[User] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("delivered_at IS NULL OR accepted_at IS NOT NULL", name="done_only_when_accepted"),
+    )
 
 
 class ReviewEvent(db.Model):

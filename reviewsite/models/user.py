@@ -20,6 +20,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_moderator: Mapped[bool] = mapped_column(default=False)
+    # An IANA time zone the person chose for the dates the site shows them (None: their browser's).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now_utc)
 
     @property

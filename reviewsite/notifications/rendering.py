@@ -104,6 +104,8 @@ def _context(notification: Notification, batch: SharedParts) -> dict[str, object
         "site_url": batch.site_url,
         "notifications_url": batch.notifications_url,
         "remedy_phrases": REMEDY_PHRASES,
+        # Dates in the zone the recipient chose on the site (|when(zone)), else UTC.
+        "zone": user.time_zone if user is not None else None,
     }
     if notification.kind == "confirm_email":
         context["action_url"] = external_url("auth.confirm", token=tokens.confirmation_token(user))

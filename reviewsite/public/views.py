@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import Blueprint, abort, current_app, make_response, render_template, request
 from flask_login import current_user
 
 from reviewsite.clock import now_utc
 from reviewsite.public import caching, paging
-from reviewsite.public.forms import SearchForm
-from reviewsite.services import access, businesses, listing_details, listings, public_moderation
+from reviewsite.public.forms import ReviewListForm, SearchForm
+from reviewsite.services import access, businesses, inbox, listing_details, listings, public_moderation, record
+from reviewsite.services.window import window_policy
 
 bp = Blueprint("public", __name__)
 
@@ -43,27 +44,53 @@ def search():
 
 @bp.route("/b/<slug>")
 def business(slug: str):
+    form = ReviewListForm(request.args)
+    if not form.validate():
+        errors = " ".join(error for errors in form.errors.values() for error in errors)
+        abort(400, description=f"We cannot show the reviews that way. {errors}")
     number = request.args.get("page", 1, type=int)
+    terms = form.terms()
     now = now_utc()
-    return caching.public_page(lambda: (listings.stamp(slug, now=now) or abort(404), number),
-                               lambda: _business_page(slug, number, now))
+    # What the page shows besides the code: the business's stamp, the page and the order and
+    # filters asked for, and the first day of the record's 12 months (it moves once a day).
+    return caching.public_page(
+        lambda: (listings.stamp(slug, now=now) or abort(404), number, tuple(terms.values()),
+                 record.period_start(now)),
+        lambda: _business_page(slug, number, form, now))
 
 
-def _business_page(slug: str, number: int, now: datetime) -> str:
+def _business_page(slug: str, number: int, form: ReviewListForm, now: datetime) -> str:
     found = businesses.by_slug(slug) or abort(404)
     removal = public_moderation.listing_removal(found.id)
     if removal is not None:  # 410 Gone, with the public line; never stored by the page cache
         abort(make_response(render_template("moderation/listing_removed.html", business=found, removal=removal), 410))
+    terms = form.terms()
     held = listings.held_summary(found, now=now)
-    # Reviews that read as published, and held ones, are exactly those the kept rating counts.
+    bars = listings.histogram(found, now=now)
+    # The histogram counts what the pager would: reviews that read as published, per star.
+    shown = [bar for bar in bars if terms["stars"] in (None, bar.stars)]
+    total = sum(bar.through_window if terms["window"] else bar.public for bar in shown)
     page = paging.fetch(
-        lambda limit, offset: listings.public_reviews(found, now=now, limit=limit, offset=offset),
-        page=number, total=max(found.rating_count - held.total, 0),
+        lambda limit, offset: listings.public_reviews(found, now=now, limit=limit, offset=offset, sort=terms["sort"],
+                                                      stars=terms["stars"], through_window=terms["window"]),
+        page=number, total=total,
     ) or abort(404)
     return render_template(
-        "public/business.html", business=found, held=held, page=page,
-        record=listings.complaint_record(found, now=now), role=access.role_of(current_user, found),
+        "public/business.html", business=found, held=held, page=page, bars=bars, form=form, args=form.args(),
+        offers=listings.accepted_offers(review.id for review in page.items if review.was_held),
+        record=record.record(found.id, now=now), role=access.role_of(current_user, found),
+        own_review=inbox.review_by(current_user, found), policy=window_policy(),
         formerly=listing_details.formerly(found),
         # A notice on the business and the lines left by removals (services/public_moderation.py).
         moderation=public_moderation.for_business(found, now=now),
     )
+
+
+@bp.route("/how-reviews-work")
+def how_reviews_work():
+    """What the site does with a review, in the mode it runs in (HOLD_POLICY and the window's
+    settings): the same for everyone, so cached like the other public pages."""
+    policy = window_policy()
+    return caching.public_page(
+        lambda: (policy, current_app.config["APPEAL_WINDOW_SECONDS"]),
+        lambda: render_template("public/how_reviews_work.html", policy=policy))

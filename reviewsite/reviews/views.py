@@ -9,23 +9,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_login import current_user, login_required
 
 from reviewsite.auth.forms import EmptyForm
-from reviewsite.clock import now_utc
+from reviewsite.clock import format_when, now_utc
 from reviewsite.extensions import db, limiter
 from reviewsite.models import Business, RemedyKind, Review, ReviewStatus, Side, ThreadMessage
 from reviewsite.reviews.forms import (
     REMEDY_LABELS,
+    ConfirmForm,
     ExtendForm,
     MessageForm,
+    NewReviewForm,
     OfferForm,
+    ResolveForm,
     ResponseForm,
     ReviewForm,
 )
-from reviewsite.services import access, businesses, public_moderation, publication, reviews, thread
+from reviewsite.services import (
+    access,
+    businesses,
+    inbox,
+    listings,
+    public_moderation,
+    publication,
+    resolution,
+    reviews,
+    thread,
+)
 from reviewsite.services import reports as moderation_reports
 from reviewsite.services.conditions import ConditionLanguage
 from reviewsite.services.window import window_policy
@@ -52,13 +65,20 @@ def _private_review_or_404(review_id: int) -> Review:
 @login_required
 def new(slug: str):
     business = _business_or_404(slug)
-    form = ReviewForm()
+    mine = inbox.review_by(current_user, business)
+    if mine is not None and request.method == "GET":  # one review per business: lead to it, before any typing
+        flash(f"You have already reviewed {business.name}. Here is your review; you can change it here.", "info")
+        return redirect(url_for("reviews.show", review_id=mine.id))
+    policy = window_policy()
+    form = NewReviewForm.for_policy(policy, business.name)
     if form.validate_on_submit():
         name = business.name
+        choice = form.choice.data if policy.reviewer_chooses else None
 
         def submit() -> tuple[int, datetime | None]:
             review = reviews.submit_review(current_user, business, stars=form.stars.data,
-                                           title=form.title.data, body=form.body.data, now=now_utc())
+                                           title=form.title.data, body=form.body.data, now=now_utc(),
+                                           choice=choice)
             # Read before the commit expires the row: saves two queries after it.
             return review.id, review.publish_at if review.status is ReviewStatus.HELD else None
 
@@ -67,13 +87,13 @@ def new(slug: str):
             review_id, held_until = submitted
             if held_until is not None:
                 flash(f"Thank you. {name} hears it privately first and can make it right; "
-                      f"your review is published on {held_until:%d %b %Y at %H:%M} UTC whatever happens.",
-                      "success")
+                      f"your review is published on {format_when(held_until, current_user.time_zone)} "
+                      f"whatever happens.", "success")
             else:
                 flash("Thank you. Your review is published.", "success")
             return redirect(url_for("reviews.show", review_id=review_id))
-    return render_template("reviews/new.html", form=form, business=business,
-                           policy=window_policy()), form_status(form)
+    return render_template("reviews/new.html", form=form, business=business, policy=policy,
+                           own_review=mine), form_status(form)
 
 
 def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
@@ -85,12 +105,14 @@ def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
         "extend_form": ExtendForm(formdata=None),
         "action_form": EmptyForm(formdata=None),
         "offer_form": OfferForm(formdata=None),
+        "resolve_form": ResolveForm(formdata=None),
     }
     context.update(forms)
     return render_template(
         "reviews/private.html", review=review, side=access.side_of(current_user, review),
         policy=window_policy(), extension_left=reviews.extension_left(review),
         remedy_labels=REMEDY_LABELS, marks=moderation_reports.thread_marks(review, current_user),
+        accepted_offers=listings.accepted_offers([review.id]).get(review.id, []),
         **context), status
 
 
@@ -100,7 +122,8 @@ def show(review_id: int):
     if access.can_see_private(current_user, review):
         return _private_page(review)
     if review.status in (ReviewStatus.PUBLISHED, ReviewStatus.REMOVED) or review.window_ended(now_utc()):
-        return render_template("reviews/public.html", review=review)
+        return render_template("reviews/public.html", review=review,
+                               offers=listings.accepted_offers([review.id]).get(review.id, []))
     abort(404)
 
 
@@ -154,15 +177,20 @@ def make_offer(review_id: int):
                    "Offer sent.")
 
 
-@bp.route("/reviews/<int:review_id>/offers/<int:message_id>/accept", methods=["POST"])
-@login_required
-def accept_offer(review_id: int, message_id: int):
+def _on_offer(review_id: int, message_id: int, service: Callable[..., None], done: str):
+    """The reviewer's step on one offer of their review (accept it, say it was delivered)."""
     review = _private_review_or_404(review_id)
     message = db.session.get(ThreadMessage, message_id)
     if message is None or message.review_id != review.id:
         abort(404)
-    ok, _ = attempt(lambda: thread.accept_offer(message, current_user, now=now_utc()))
-    return _after_action(review, "You accepted the offer. The business has been told.", ok)
+    ok, _ = attempt(lambda: service(message, current_user, now=now_utc()))
+    return _after_action(review, done, ok)
+
+
+@bp.route("/reviews/<int:review_id>/offers/<int:message_id>/accept", methods=["POST"])
+@login_required
+def accept_offer(review_id: int, message_id: int):
+    return _on_offer(review_id, message_id, thread.accept_offer, "You accepted the offer. The business has been told.")
 
 
 @bp.route("/reviews/<int:review_id>/response", methods=["POST"])
@@ -180,7 +208,7 @@ def extend(review_id: int):
     return _submit(review_id, "extend_form", ExtendForm,
                    lambda review, form: reviews.extend_window(review, current_user, hours=form.hours.data,
                                                               now=now_utc()),
-                   "The business has more time.")
+                   "You gave the business more time. Your review stays private until its new date.")
 
 
 def _after_action(review: Review, message: str, ok: bool):
@@ -189,18 +217,36 @@ def _after_action(review: Review, message: str, ok: bool):
     return redirect(url_for("reviews.show", review_id=review.id))
 
 
-@bp.route("/reviews/<int:review_id>/release", methods=["POST"])
+def _confirmed(review: Review, *sides: Side) -> bool:
+    """Publishing now and withdrawing cannot be undone: the first click (GET, or a POST without
+    the confirmation page's field) shows what will happen; only the confirmation page's button
+    acts. Someone without the power gets a 404, as for any private action."""
+    if access.side_of(current_user, review) not in sides:
+        abort(404)
+    return request.method == "POST" and ConfirmForm().validate_on_submit()
+
+
+def _confirmation_page(review: Review, what: str):
+    return render_template("reviews/confirm.html", review=review, what=what, side=access.side_of(current_user, review),
+                           form=ConfirmForm(formdata=None, confirm="yes"))
+
+
+@bp.route("/reviews/<int:review_id>/release", methods=["GET", "POST"])
 @login_required
 def release(review_id: int):
     review = _private_review_or_404(review_id)
+    if not _confirmed(review, Side.REVIEWER, Side.BUSINESS):
+        return _confirmation_page(review, "release")
     ok, _ = attempt(lambda: publication.release_now(review, current_user, now=now_utc()))
     return _after_action(review, "The review is now public.", ok)
 
 
-@bp.route("/reviews/<int:review_id>/withdraw", methods=["POST"])
+@bp.route("/reviews/<int:review_id>/withdraw", methods=["GET", "POST"])
 @login_required
 def withdraw(review_id: int):
     review = _private_review_or_404(review_id)
+    if not _confirmed(review, Side.REVIEWER):
+        return _confirmation_page(review, "withdraw")
     ok, _ = attempt(lambda: reviews.withdraw(review, current_user, now=now_utc()))
     if ok:
         flash("Your review is withdrawn.", "success")
@@ -223,3 +269,18 @@ def revise(review_id: int):
             return _after_action(review, "Your review is updated.", ok)
     return render_template("reviews/edit.html", form=form, review=review,
                            policy=window_policy()), form_status(form)
+
+
+@bp.route("/reviews/<int:review_id>/resolve", methods=["POST"])
+@login_required
+def resolve(review_id: int):
+    return _submit(review_id, "resolve_form", ResolveForm,
+                   lambda review, form: resolution.resolve(review, current_user, note=form.note.data, now=now_utc()),
+                   "You marked the complaint resolved. It shows in the review's history.")
+
+
+@bp.route("/reviews/<int:review_id>/offers/<int:message_id>/done", methods=["POST"])
+@login_required
+def offer_done(review_id: int, message_id: int):
+    return _on_offer(review_id, message_id, resolution.confirm_delivered,
+                     "You confirmed the offer was delivered. The business has been told.")

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from reviewsite.extensions import db
 from reviewsite.models import User
+from reviewsite.services import notification_centre
 from reviewsite.services.errors import Conflict, Invalid
 from reviewsite.services.outbox import notify
 from reviewsite.services.persistence import insert_unique
@@ -56,12 +59,29 @@ def send_confirmation(user: User, *, now: datetime) -> None:
 
 
 def confirm_email(user: User, *, now: datetime) -> bool:
-    """Returns whether this call confirmed it (a second click on the link is harmless)."""
+    """Returns whether this call confirmed it (a second click on the link is harmless). The
+    "confirm your email address" notices are done with: they stop showing as new."""
     if user.email_confirmed_at is not None:
         return False
     user.email_confirmed_at = now
     db.session.flush()
+    notification_centre.mark_done(user, "confirm_email", now=now)
     return True
+
+
+def set_time_zone(user: User, zone: str | None, *, now: datetime) -> None:
+    """The zone the site shows this person's dates in; None for their browser's. Only a zone
+    the time-zone database knows is kept, so every page can rely on it."""
+    zone = (zone or "").strip() or None
+    if zone is not None and zone not in known_time_zones():
+        raise Invalid(f"“{zone[:64]}” is not a time zone we know. Choose one from the list, such as Europe/London.")
+    user.time_zone = zone
+    db.session.flush()
+
+
+@cache
+def known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def authenticate(email: str, password: str) -> User | None:

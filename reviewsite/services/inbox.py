@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
-from reviewsite.models import Membership, Review, ReviewStatus, User
+from reviewsite.models import Business, BusinessClaim, Membership, Review, ReviewStatus, User
 
 
 def _member_reviews(user: User, status: ReviewStatus, order_by, limit: int) -> list[Review]:
@@ -44,3 +44,17 @@ def reviews_by_author(user: User) -> list[Review]:
             .order_by(Review.created_at.desc())
         )
     )
+
+
+def review_by(user: User | None, business: Business) -> Review | None:
+    """The person's own review of this business, if they wrote one (whatever became of it), so
+    the page can lead them to it instead of a form they may not send."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return db.session.scalar(select(Review).where(Review.business_id == business.id, Review.author_id == user.id))
+
+
+def acts_for_business(user: User) -> bool:
+    """A verified member of some business, or someone with a claim (the inbox shows their claims)."""
+    return bool(db.session.scalar(select(
+        exists().where(Membership.user_id == user.id) | exists().where(BusinessClaim.claimant_id == user.id))))

@@ -29,6 +29,8 @@ class Action(enum.StrEnum):
     REMOVE = "remove"
     RESTORE = "restore"
     REMIND = "remind"
+    RESOLVE = "resolve"
+    CONFIRM_DELIVERY = "confirm_delivery"
 
 
 ALLOWED_FROM: dict[Action, frozenset[ReviewStatus]] = {
@@ -42,6 +44,9 @@ ALLOWED_FROM: dict[Action, frozenset[ReviewStatus]] = {
     Action.REMOVE: frozenset({H, P}),
     Action.RESTORE: frozenset({R}),
     Action.REMIND: frozenset({H}),
+    # The reviewer's own account of how it ended: during the window or after publication.
+    Action.RESOLVE: frozenset({H, P}),
+    Action.CONFIRM_DELIVERY: frozenset({H, P}),
 }
 
 _REFUSALS = {
@@ -55,6 +60,8 @@ _REFUSALS = {
     Action.REMOVE: "This review has already been withdrawn or removed.",
     Action.RESTORE: "Only a removed review can be restored.",
     Action.REMIND: "Only a review in its make-it-right window needs a reminder.",
+    Action.RESOLVE: "Only a held or published review can be marked resolved.",
+    Action.CONFIRM_DELIVERY: "Only an offer about a held or published review can be confirmed.",
 }
 
 

@@ -19,12 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, and_, bindparam, func, literal, or_, select, union_all, update
+from sqlalchemy import DateTime, String, and_, bindparam, case, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
 from reviewsite.fast_reads import key_rows
-from reviewsite.models import Business, Review, ReviewStatus
+from reviewsite.models import Business, Review, ReviewStatus, ThreadMessage
 
 
 def changed(business_ids: Iterable[int]) -> None:
@@ -128,29 +128,81 @@ def held_summary(business: Business, *, now: datetime, show: int = 10) -> HeldSu
     return HeldSummary(total=total, soonest=[HeldPlaceholder(*row) for row in rows])
 
 
-def public_reviews(business: Business, *, now: datetime, limit: int, offset: int) -> list[Review]:
-    """Reviews that read as published, newest first, with their authors.
+# How a visitor may order the reviews: newest first (by the day each became public), or by stars.
+SORTS = ("newest", "lowest", "highest")
+
+
+@dataclass(frozen=True)
+class StarCount:
+    """One bar of the histogram: reviews of these stars that read as published (and how many of
+    them went through the window), and those still in their window."""
+
+    stars: int
+    public: int
+    through_window: int
+    held: int
+
+    @property
+    def total(self) -> int:
+        return self.public + self.held
+
+
+def histogram(business: Business, *, now: datetime) -> list[StarCount]:
+    """Every review the kept rating counts, by stars, 5 to 1, in one query: published ones and
+    held ones (marked), as the average counts both (we delay words, never the fact)."""
+    public = reads_as_published(now)
+    rows = {
+        row.stars: row
+        for row in db.session.execute(
+            select(
+                Review.stars,
+                func.count(case((public, 1))).label("public"),
+                func.count(case((and_(public, Review.held_at.is_not(None)), 1))).label("through_window"),
+                func.count(case((and_(Review.status == ReviewStatus.HELD, Review.publish_at > now), 1))).label("held"),
+            )
+            .where(Review.business_id == business.id, Review.status.in_([ReviewStatus.HELD, ReviewStatus.PUBLISHED]))
+            .group_by(Review.stars)
+        )
+    }
+    return [StarCount(stars, *((rows[stars].public, rows[stars].through_window, rows[stars].held)
+                               if stars in rows else (0, 0, 0))) for stars in range(5, 0, -1)]
+
+
+def public_reviews(business: Business, *, now: datetime, limit: int, offset: int, sort: str = "newest",
+                   stars: int | None = None, through_window: bool = False) -> list[Review]:
+    """Reviews that read as published, in the order asked for (newest first by default), only
+    those of ``stars`` and only those that went through the window if asked, with their authors.
 
     A review whose window ended a moment ago but which no sweep has published yet has no
     ``published_at``; it reads as published since its ``publish_at``. Each kind comes from its
-    own partial index, newest first, and the two are merged: as fast as the published ones alone,
-    however many reviews the business has."""
-    published = (
-        select(Review.id, Review.published_at.label("public_at"))
-        .where(Review.business_id == business.id, Review.status == ReviewStatus.PUBLISHED)
-        .order_by(Review.published_at.desc(), Review.id.desc())
-        .limit(limit + offset)
-    )
-    due = (
-        select(Review.id, Review.publish_at.label("public_at"))
-        .where(Review.business_id == business.id, Review.status == ReviewStatus.HELD, Review.publish_at <= now)
-        .order_by(Review.publish_at.desc(), Review.id.desc())
-        .limit(limit + offset)
-    )
+    own partial index, in the page's order, and the two are merged: as fast as the published
+    ones alone, however many reviews the business has."""
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+
+    def ordered(query, public_at):
+        newest = (public_at.desc(), Review.id.desc())
+        by_stars = {"lowest": (Review.stars,), "highest": (Review.stars.desc(),)}.get(sort, ())
+        return query.order_by(*by_stars, *newest)
+
+    wanted = [Review.business_id == business.id]
+    if stars is not None:
+        wanted.append(Review.stars == stars)
+    if through_window:
+        wanted.append(Review.held_at.is_not(None))
+    published = ordered(
+        select(Review.id, Review.stars, Review.published_at.label("public_at"))
+        .where(*wanted, Review.status == ReviewStatus.PUBLISHED), Review.published_at
+    ).limit(limit + offset)
+    due = ordered(
+        select(Review.id, Review.stars, Review.publish_at.label("public_at"))
+        .where(*wanted, Review.status == ReviewStatus.HELD, Review.publish_at <= now), Review.publish_at
+    ).limit(limit + offset)
     both = union_all(published.subquery().select(), due.subquery().select()).subquery()
+    by_stars = {"lowest": (both.c.stars,), "highest": (both.c.stars.desc(),)}.get(sort, ())
     page = (
         select(both.c.id)
-        .order_by(both.c.public_at.desc(), both.c.id.desc())
+        .order_by(*by_stars, both.c.public_at.desc(), both.c.id.desc())
         .limit(limit)
         .offset(offset)
     )
@@ -165,18 +217,29 @@ def public_reviews(business: Business, *, now: datetime, limit: int, offset: int
 
 
 @dataclass(frozen=True)
-class ComplaintRecord:
-    """How the business handles complaints: held reviews now public, and how many of them it
-    answered in the private thread before they were."""
+class OfferFact:
+    """What the public history tells of an accepted offer: its kind and dates, never its note
+    (the thread is private)."""
 
-    held_published: int
-    answered: int
+    remedy: str
+    offered_at: datetime
+    accepted_at: datetime
+    delivered_at: datetime | None
 
 
-def complaint_record(business: Business, *, now: datetime) -> ComplaintRecord:
-    held_published, answered = db.session.execute(
-        select(func.count(Review.id), func.count(Review.first_business_reply_at)).where(
-            Review.business_id == business.id, Review.held_at.is_not(None), reads_as_published(now)
-        )
-    ).one()
-    return ComplaintRecord(held_published=held_published, answered=answered)
+def accepted_offers(review_ids: Iterable[int]) -> dict[int, list[OfferFact]]:
+    """The accepted offers of these (public) reviews, oldest first, in one query for a page."""
+    ids = sorted(set(review_ids))
+    found: dict[int, list[OfferFact]] = {}
+    if not ids:
+        return found
+    for row in db.session.execute(
+        select(ThreadMessage.review_id, ThreadMessage.remedy, ThreadMessage.created_at, ThreadMessage.accepted_at,
+               ThreadMessage.delivered_at)
+        .where(ThreadMessage.review_id.in_(ids), ThreadMessage.remedy.is_not(None),
+               ThreadMessage.accepted_at.is_not(None))
+        .order_by(ThreadMessage.id)
+    ):
+        found.setdefault(row.review_id, []).append(
+            OfferFact(row.remedy.value, row.created_at, row.accepted_at, row.delivered_at))
+    return found

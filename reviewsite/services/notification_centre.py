@@ -44,6 +44,17 @@ def mark_all_read(user: User, *, now: datetime) -> None:
     )
 
 
+def mark_done(user: User, kind: str, *, now: datetime) -> None:
+    """Notices that asked the person to do something they have now done (confirm their address)
+    stop showing as new."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == user.id, Notification.kind == kind, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def unread_count(user: User) -> int:
     return db.session.scalar(
         select(func.count(Notification.id)).where(Notification.recipient_id == user.id, Notification.read_at.is_(None))

@@ -18,16 +18,25 @@ from reviewsite.models import Notification
 class Topic:
     label: str
     hint: str
+    # Only people who act for a business get these (the settings page shows them to members only).
+    business_only: bool = False
 
 
 # What a person can choose about, in the order the settings page shows them.
 TOPICS: dict[str, Topic] = {
-    "review_held": Topic("A low-star review of my business is held", "So you can make it right in time."),
-    "thread_message": Topic("New messages in a private thread", "Messages sent within a few minutes come as one email."),
-    "reminder": Topic("Reminders while nobody has replied", "Half-way through the window and a day before release."),
+    "review_held": Topic("A review of my business is held", "So you can make it right in time.", business_only=True),
+    "thread_message": Topic("New messages and offers in a private thread",
+                            "Messages sent within a few minutes come as one email."),
+    "reminder": Topic("Reminders while nobody has replied", "Half-way through the window and a day before release.",
+                      business_only=True),
     "review_published": Topic("A review I wrote or received is published", ""),
-    "review_updates": Topic("A review is revised, extended, withdrawn or removed", ""),
+    "review_updates": Topic("A review is revised, extended, resolved, withdrawn or removed", ""),
 }
+
+
+def topics_for(acts_for_business: bool) -> dict[str, Topic]:
+    """The topics a person can choose about: a customer is never asked about business mail."""
+    return {name: topic for name, topic in TOPICS.items() if acts_for_business or not topic.business_only}
 
 
 @dataclass(frozen=True)
@@ -51,8 +60,8 @@ KINDS: dict[str, Kind] = {
         "thread_message",
     ),
     "remedy_offer": Kind(
-        "{business} offers you {remedy_phrase}",
-        "{business} made an offer about your review: {remedy_phrase}",
+        "{business} {offer_sentence}",
+        "{business} {offer_sentence}, about your review",
         "thread_message",
     ),
     "offer_accepted": Kind(
@@ -64,6 +73,16 @@ KINDS: dict[str, Kind] = {
         "Reminder: a review of {business} goes public {publish_at}",
         "Nobody has replied yet to the {stars}-star review of {business}",
         "reminder",
+    ),
+    "offer_delivered": Kind(
+        "The reviewer confirmed your offer was delivered ({remedy})",
+        "The reviewer of {business} confirmed your offer was delivered ({remedy})",
+        "thread_message",
+    ),
+    "review_resolved": Kind(
+        "The reviewer marked the complaint about {business} resolved",
+        "The reviewer marked the review of {business} resolved",
+        "review_updates",
     ),
     "review_published": Kind(
         "The review of {business} is now public", "The review of {business} is now public", "review_published"
@@ -113,11 +132,20 @@ KINDS: dict[str, Kind] = {
 }
 
 
+# An offer as a noun ("made you an offer: redoing the work") and as what the business does
+# ("Corner Cafe offers to redo the work for you"), so no sentence reads as if the review should be
+# redone.
 REMEDY_PHRASES = {
     "refund": "a refund",
-    "redo": "to redo it",
+    "redo": "redoing the work",
     "credit": "a credit",
     "apology": "an apology",
+}
+OFFER_SENTENCES = {
+    "refund": "offers you a refund",
+    "redo": "offers to redo the work for you",
+    "credit": "offers you a credit",
+    "apology": "offers you an apology",
 }
 
 
@@ -154,6 +182,7 @@ def _fields(notification: Notification) -> dict[str, object]:
     remedy = facts.get("remedy", "")
     fields["remedy"] = remedy
     fields["remedy_phrase"] = REMEDY_PHRASES.get(remedy, "a remedy")
+    fields["offer_sentence"] = OFFER_SENTENCES.get(remedy, "makes you an offer")
     if notification.kind in STATEMENT_KINDS:
         fields.update(statement_fields(facts))
     for name in ("business", "email", "inviter", "member", "role"):  # facts of business notices

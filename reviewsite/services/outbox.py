@@ -200,19 +200,22 @@ def notify_gathered(
             .order_by(Notification.id.desc())
             .limit(1)
         )
-        if gathering is None or not _count_one_more(gathering):
+        if gathering is None or not _count_one_more(gathering, review):
             fresh.append(recipient_id)
     if fresh:
         notify(kind, fresh, now=now, review=review, fact=fact, delay=window, extra_facts={"messages": 1})
 
 
-def _count_one_more(notification: Notification) -> bool:
+def _count_one_more(notification: Notification, review: Review) -> bool:
     """A compare-and-set on the lease, so a row a worker just claimed is left alone (and a fresh
-    notice is written instead)."""
+    notice is written instead). The gathered email goes out with the review as it is at its
+    latest message: a revision or an extension since the first one moved its stars or release
+    time, which the notice keeps in its own columns."""
     result = db.session.execute(
         update(Notification)
         .where(Notification.id == notification.id, Notification.lease_until.is_(None))
-        .values(facts={**notification.facts, "messages": int(notification.facts.get("messages", 1)) + 1})
+        .values(facts={**notification.facts, "messages": int(notification.facts.get("messages", 1)) + 1},
+                review_stars=review.stars, review_publish_at=review.publish_at)
         .execution_options(synchronize_session=False)
     )
     db.session.expire(notification)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from reviewsite.models import Business, Review, ReviewStatus, Side, User
+from reviewsite.models import Business, HoldChoice, Review, ReviewStatus, Side, User
 from reviewsite.services import access, listings, members, publication, reminders, validation
 from reviewsite.services.errors import Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, audit, compare_and_set, require
@@ -24,9 +24,12 @@ ALREADY_REVIEWED = "You have already reviewed this business."
 
 
 def submit_review(
-    author: User, business: Business, *, stars: int, title: str, body: str, now: datetime
+    author: User, business: Business, *, stars: int, title: str, body: str, now: datetime,
+    choice: HoldChoice | str | None = None,
 ) -> Review:
-    """Low stars go to the business first (held until ``publish_at``); high stars publish at once.
+    """Whether the review goes to the business first (held until ``publish_at``) or is published
+    at once is the window policy's: by the stars (``low_stars``), or by the author's ``choice``
+    (``reviewer_choice``, where the choice is required and stored for the review's history).
 
     One review per author and business, guaranteed by the database: a second one (two tabs, a
     double click) writes nothing and is refused. A member of the business cannot review it."""
@@ -38,7 +41,8 @@ def submit_review(
     if members.is_member(author.id, business.id):
         raise NotAllowed("You cannot review a business you belong to.")
     policy = window_policy()
-    held = policy.holds(stars)
+    choice = policy.choice(choice)
+    held = policy.holds(stars, choice)
     review = insert_unique(
         Review,
         {
@@ -55,12 +59,14 @@ def submit_review(
             "published_at": None if held else now,
             "extended_seconds": 0,
             "reminders_sent": 0,
+            "hold_choice": choice,
         },
         unique=("business_id", "author_id"),
         conflict_message=ALREADY_REVIEWED,
     )
     listings.adjust_rating(business.id, count=1, stars=stars)
-    audit(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars)
+    audit(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars,
+          **({"choice": choice.value} if choice else {}))
     if held:
         notify("review_held", members.member_ids(business.id), now=now, review=review)
     return review
@@ -83,13 +89,14 @@ def save_response(review: Review, actor: User, body: str, *, now: datetime) -> N
 
 def revise(review: Review, actor: User, *, stars: int, title: str, body: str, now: datetime) -> None:
     """The reviewer changes the review. Raising stars above the low-star line ends the window at
-    once; a published review keeps its history (original stars, "edited")."""
+    once (``low_stars``; in reviewer-choice mode the author's choice, not the stars, keeps it
+    held); a published review keeps its history (original stars, "edited")."""
     access.require_side(actor, review, Side.REVIEWER)
     require(review, Action.REVISE)
     stars = validation.stars(stars)
     title = validation.text(title, "title", TITLE_MAX)
     body = validation.text(body, "review", BODY_MAX)
-    old_stars, was_status = review.stars, review.status
+    old_stars, was_status, choice = review.stars, review.status, review.hold_choice
     values: dict[str, object] = {"stars": stars, "title": title, "body": body}
     if stars != old_stars:
         values["stars_changed_at"] = now
@@ -106,7 +113,7 @@ def revise(review: Review, actor: User, *, stars: int, title: str, body: str, no
     # One notice per revision, even two in the same millisecond (two tabs, a retried POST).
     notify("review_revised", members.member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.e{event.id}")
-    if was_status is ReviewStatus.HELD and not window_policy().holds(stars):
+    if was_status is ReviewStatus.HELD and not window_policy().keeps_holding(stars, choice):
         publication.release_now(review, actor, now=now)
 
 

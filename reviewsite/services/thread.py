@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from reviewsite.extensions import db
 from reviewsite.models import RemedyKind, Review, Side, ThreadMessage, User
-from reviewsite.services import access, conditions, members, reports, validation
+from reviewsite.services import access, conditions, listings, members, reports, validation
 from reviewsite.services.errors import InvalidTransition, NotAllowed
 from reviewsite.services.lifecycle import Action, audit, compare_and_set, require
 from reviewsite.services.outbox import notify, notify_gathered
@@ -65,13 +65,20 @@ def offer_remedy(review: Review, actor: User, remedy: RemedyKind, note: str, *, 
     return message
 
 
-def accept_offer(message: ThreadMessage, actor: User, *, now: datetime) -> None:
-    """The reviewer accepts an offer, once, while the review is still in its window."""
+def reviewers_offer(message: ThreadMessage, actor: User, action: Action) -> Review:
+    """The offer's review, if ``actor`` is its reviewer (only they accept an offer or say it was
+    delivered), the review allows ``action`` and the message is an offer."""
     review = message.review
     access.require_side(actor, review, Side.REVIEWER)
-    require(review, Action.REPLY)
+    require(review, action)
     if message.remedy is None:
         raise InvalidTransition("That message is not an offer.")
+    return review
+
+
+def accept_offer(message: ThreadMessage, actor: User, *, now: datetime) -> None:
+    """The reviewer accepts an offer, once, while the review is still in its window."""
+    review = reviewers_offer(message, actor, Action.REPLY)
     result = db.session.execute(
         update(ThreadMessage)
         .where(ThreadMessage.id == message.id, ThreadMessage.accepted_at.is_(None))
@@ -82,5 +89,8 @@ def accept_offer(message: ThreadMessage, actor: User, *, now: datetime) -> None:
         raise InvalidTransition("You have already accepted this offer.")
     db.session.expire(message)
     audit(review, "remedy_accepted", actor_id=actor.id, now=now, remedy=message.remedy.value)
+    # Accepted offers are in the public history (and a held review past its publish_at reads as
+    # published before the sweep): the page moves with them.
+    listings.changed([review.business_id])
     notify("offer_accepted", members.member_ids(review.business_id), now=now, review=review,
            fact=f"{review.id}.{message.id}", extra_facts={"remedy": message.remedy.value})

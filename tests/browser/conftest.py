@@ -123,6 +123,7 @@ def new_context(browser, live_server: LiveServer):
     contexts = []
 
     def open_context(**kwargs):
+        kwargs.setdefault("timezone_id", "UTC")  # what the journeys' expected dates assume, whatever the host's
         context = browser.new_context(base_url=live_server.url, **kwargs)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
@@ -131,3 +132,34 @@ def new_context(browser, live_server: LiveServer):
     yield open_context
     for context in contexts:
         context.close()
+
+
+# axe-core's impact levels that fail the suite (issue 14: zero serious or critical violations).
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def _axe():
+    """axe-core, as vendored by axe-playwright-python (injected into the page, never fetched)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe()
+
+
+@pytest.fixture
+def a11y(_axe):
+    """``a11y(page)``: run axe-core on the page as it is now; fails on any serious or critical
+    violation, naming the rule, the page and the elements. Journeys call it on every page they
+    visit, after it has loaded (and after the scripts have localised its dates)."""
+
+    def check(page, label: str = "") -> None:
+        page.wait_for_load_state("load")
+        response = _axe.run(page).response
+        blocking = [violation for violation in response["violations"] if violation["impact"] in BLOCKING_IMPACTS]
+        assert not blocking, "\n".join(
+            f"{label or page.url}: {v['id']} ({v['impact']}): {v['help']} at "
+            + ", ".join(node["target"][0] if isinstance(node["target"][0], str) else str(node["target"])
+                        for node in v["nodes"][:5])
+            for v in blocking)
+
+    return check

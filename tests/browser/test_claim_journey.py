@@ -66,7 +66,7 @@ def open_mail_to(page: Page, address: str, subject: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(subject)
 
 
-def test_claim_journey(live_server: LiveServer, new_context) -> None:
+def test_claim_journey(live_server: LiveServer, new_context, a11y) -> None:
     people(live_server)
     errors: dict[str, list[str]] = {}
 
@@ -82,6 +82,7 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
     owner.get_by_label("Website").fill(f"https://www.{DOMAIN}/")
     owner.get_by_role("button", name="List the business").click()
     duplicates = owner.get_by_role("region", name="Is it one of these?")
+    a11y(owner, "likely duplicates")
     expect(duplicates.get_by_role("link", name="Harbour Bakehouse")).to_be_visible()
     duplicates.get_by_role("button", name="None of these: list it anyway").click()
     expect(owner.get_by_role("heading", level=1)).to_have_text(NAME)
@@ -94,7 +95,10 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
     owner.reload()
     expect(owner.locator("li.placeholder")).to_contain_text("has not claimed this page yet")
     owner.screenshot(path="/tmp/claim-journey-unclaimed.png", full_page=True)
-    owner.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox").click()
+    a11y(owner, "unclaimed business page")
+    # Listing a business makes nobody its member: no inbox link yet, and the inbox is empty.
+    expect(owner.get_by_role("navigation", name="Main").get_by_role("link", name="Inbox")).to_have_count(0)
+    owner.goto("/inbox")
     expect(owner.get_by_text("You do not act for any business yet.")).to_be_visible()
     assert CANARY not in owner.content() and TITLE not in owner.content()
 
@@ -104,12 +108,15 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
     owner.get_by_label(f"Send a link to my address at {DOMAIN}").check()
     owner.get_by_label("Your address at the business's domain").fill(CLAIM_ADDRESS)
     owner.screenshot(path="/tmp/claim-journey-claim-form.png", full_page=True)
+    a11y(owner, "claim form")
     owner.get_by_role("button", name="Claim the business").click()
     expect(owner.get_by_role("heading", level=1)).to_have_text(f"Your claim of {NAME}")
     expect(owner.get_by_text(f"We sent a link to {CLAIM_ADDRESS}")).to_be_visible()
+    a11y(owner, "pending claim")
     live_server.sweep()
     open_mail_to(owner, CLAIM_ADDRESS, f"Confirm that you run {NAME}")
     owner.get_by_role("link", name=re.compile(r"claims\/verify\/")).click()
+    a11y(owner, "claim link page")
     owner.get_by_role("button", name=f"Confirm that I run {NAME}").click()
     expect(owner.get_by_role("status")).to_contain_text(f"you are an owner of {NAME}")
     card = owner.locator("li.card").filter(has_text=TITLE)
@@ -119,6 +126,7 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
 
     # 4. The owner invites a staff member, who has no account yet.
     owner.get_by_role("link", name="Team").click()
+    a11y(owner, "team page")
     owner.get_by_label("Their email address").fill(STAFF_EMAIL)
     owner.get_by_label("Role").select_option("staff")
     owner.get_by_role("button", name="Send the invitation").click()
@@ -130,6 +138,7 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
     open_mail_to(staff, STAFF_EMAIL, f"Olive Baker invites you to join {NAME}")
     staff.get_by_role("link", name=re.compile(r"\/invitations\/")).click()
     expect(staff.get_by_role("heading", level=1)).to_have_text(f"Join the team of {NAME}")
+    a11y(staff, "invitation")
     staff.get_by_role("link", name="Create an account").click()
     staff.get_by_label("Email", exact=True).fill(STAFF_EMAIL)
     staff.get_by_label("Name shown with your reviews").fill(STAFF_NAME)
@@ -160,7 +169,9 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
 
     # 7. Staff may also release the review now (it is published with no window left to wait for).
     staff.reload()
-    staff.get_by_role("region", name="Publish now").get_by_role("button", name="Release now").click()
+    staff.get_by_role("region", name="Publish now").get_by_role("link", name="Release now").click()
+    a11y(staff, "release confirmation, the business's side")
+    staff.get_by_role("button", name="Yes, publish it now").click()
     expect(staff.get_by_role("status")).to_contain_text("The review is now public.")
 
     # 8. The team page on a phone: the owner sees the new member.
@@ -170,5 +181,10 @@ def test_claim_journey(live_server: LiveServer, new_context) -> None:
     phone.goto(f"/b/{slug}/team")
     expect(phone.locator("li.card").filter(has_text=STAFF_NAME)).to_contain_text("staff")
     phone.screenshot(path="/tmp/claim-journey-team.png", full_page=True)
+    a11y(phone, "team page on a phone")
+    phone.goto(f"/b/{slug}/edit")
+    a11y(phone, "listing edit page")
+    phone.goto(f"/b/{slug}/history")
+    a11y(phone, "listing history")
 
     assert {who: found for who, found in errors.items() if found} == {}

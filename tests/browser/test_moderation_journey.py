@@ -16,6 +16,7 @@ from reviewsite.unit_of_work import unit_of_work
 from tests.helpers import verify_owner
 from tests.browser.conftest import LiveServer
 from tests.browser.test_journey import watch_console
+from tests.helpers import verify_owner
 
 pytestmark = pytest.mark.browser
 
@@ -40,9 +41,9 @@ def world(live_server: LiveServer) -> tuple[str, int]:
     with live_server.app.app_context(), unit_of_work():
         owner = person(live_server, "owner.mod@example.com", "Bea Baker")
         shop = businesses.create_business(owner, name=BUSINESS, category="Cafe", city="Hull", address="1 Quay St",
-                                          description="Bread and cakes.", website="https://baker.example",
+                                          description="Bread and cakes.", website="https://quayside-bakery.example",
                                           now=live_server.clock.now())
-        verify_owner(shop, owner, now=live_server.clock.now())
+        verify_owner(shop, owner, now=live_server.clock.now())  # listing it made nobody a member
         reviewer = person(live_server, "reviewer.mod@example.com", "Rae Reviewer")
         person(live_server, "first.mod@example.com", "Morgan First", moderator=True)
         person(live_server, "second.mod@example.com", "Sasha Second", moderator=True)
@@ -59,7 +60,7 @@ def log_in(page: Page, email: str) -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_server: LiveServer, new_context):
+def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_server: LiveServer, new_context, a11y):
     slug, review_id = world(live_server)
     errors: dict[str, list[str]] = {}
 
@@ -75,6 +76,7 @@ def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_se
     offer = owner.locator("form.offer-form")
     expect(offer.get_by_role("alert")).to_contain_text("offers may never depend on the review")
     expect(offer.get_by_label("Details")).to_have_value(CONDITION)
+    a11y(owner, "offer refused for its condition")
     offer.get_by_role("button", name="Send anyway").click()
     expect(owner.get_by_role("status")).to_contain_text("Offer sent.")
 
@@ -88,10 +90,12 @@ def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_se
     expect(the_offer.get_by_role("note")).to_contain_text("Offers may never depend on your review")
     the_offer.get_by_role("link", name="Report this offer").click()  # click 1
     expect(reviewer.get_by_label("An offer conditioned on the review")).to_be_checked()
+    a11y(reviewer, "report form")
     reviewer.get_by_role("button", name="Send the report").click()  # click 2
     expect(reviewer.get_by_role("status")).to_contain_text("Your report went to our moderators")
     reviewer.get_by_role("navigation", name="Main").get_by_role("link", name="My reports").click()
     expect(reviewer.locator("li.card")).to_contain_text("Waiting for a moderator")
+    a11y(reviewer, "my reports")
 
     # A moderator works the queue and puts a notice on the business.
     first = new_context().new_page()
@@ -101,6 +105,7 @@ def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_se
     first.get_by_role("link", name=f"An offer from {BUSINESS} in a private thread").click()
     expect(first.locator("li.message.reported")).to_contain_text(CONDITION)
     expect(first.get_by_text("Flagged automatically")).to_be_visible()
+    a11y(first, "moderation case")
     first.get_by_label("Public notice on the business page").check()
     expect(first.get_by_label("The rule")).to_have_value("conditioned_offer")
     first.get_by_label("The facts you relied on").fill(FACTS)
@@ -116,6 +121,7 @@ def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_se
         f"This business was found to have pressed a reviewer (an offer conditioned on the review, rule 8), "
         f"on {format_day(live_server.clock.now())}.")
     phone.screenshot(path="/tmp/moderation-notice.png", full_page=True)
+    a11y(phone, "business page with a notice")
 
     # The business reads the statement of reasons from its notifications and appeals.
     live_server.sweep()  # mail goes out; the notice stays
@@ -123,6 +129,7 @@ def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_se
     owner.get_by_role("button", name=re.compile(r"Open: A moderator decided about an offer")).click()
     expect(owner.get_by_role("heading", level=1)).to_contain_text("Moderators’ decision")
     expect(owner.get_by_role("region", name="Statement of reasons")).to_contain_text(FACTS)
+    a11y(owner, "statement of reasons")
     owner.get_by_label("Why the decision is wrong").fill(APPEAL)
     owner.get_by_role("button", name="Send the appeal").click()
     expect(owner.get_by_role("status")).to_contain_text("A different moderator will look")
@@ -131,12 +138,14 @@ def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_se
     first.goto("/moderation")
     appeals = first.get_by_role("region", name=re.compile("Open appeals"))
     expect(appeals).to_contain_text("Not yours to decide")
+    a11y(first, "moderation queue")
     second = new_context().new_page()
     errors["second moderator"] = watch_console(second)
     log_in(second, "second.mod@example.com")
     second.goto("/moderation")
     second.get_by_role("region", name=re.compile("Open appeals")).get_by_role("link").first.click()
     expect(second.get_by_text(APPEAL)).to_be_visible()
+    a11y(second, "appeal case")
     second.get_by_label("The decision stands").check()
     second.get_by_label("The facts you relied on").fill(APPEAL_FACTS)
     second.get_by_role("button", name="Decide the appeal").click()
@@ -152,6 +161,9 @@ def test_pressure_reported_in_the_thread_leads_to_a_notice_and_an_appeal(live_se
     expect(phone.get_by_role("complementary", name="Notice from our moderators")).to_be_visible()
     phone.goto("/transparency")
     expect(phone.get_by_role("region", name="Public notices issued")).to_contain_text("An offer conditioned")
+    a11y(phone, "transparency report")
+    phone.goto("/rules")
+    a11y(phone, "rules")
 
     # The refused offer answered 422 (the form shown again with its message): that one is expected.
     refused = f"422 (UNPROCESSABLE ENTITY) ({live_server.url}/reviews/{review_id}/offers)"

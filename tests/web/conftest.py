@@ -81,7 +81,7 @@ def identities(app, db_connection, clock):
     a pending claimant (a link claim), a rejected claimant (a moderator rejected them), the
     reviewer, a customer, the owner of another business (a likely duplicate of this one, listed
     by someone else and claimed), a moderator, and the anonymous visitor."""
-    from reviewsite.models import ClaimMethod, MemberRole
+    from reviewsite.models import ClaimMethod, MemberRole, RemedyKind
     from reviewsite.services import businesses, claims, team, tokens
 
     now = clock.now()
@@ -114,6 +114,8 @@ def identities(app, db_connection, clock):
         held = reviews.submit_review(reviewer, shop, stars=2, title=CANARY_TITLE, body=CANARY_BODY, now=now)
         thread.reply(held, removed, "Remy here, looking into it.", now=now)
         thread.reply(held, owner, CANARY_MESSAGE, now=now)
+        offer = thread.offer_remedy(held, owner, RemedyKind.REFUND, "A full refund of the order.", now=now)
+        thread.accept_offer(offer, reviewer, now=now)
         reviews.save_response(held, owner, CANARY_RESPONSE, now=now)
         team.remove_member(team.membership_of(shop, removed), owner, now=now)
         rejected_claim = claims.start(shop, rejected, method=ClaimMethod.MODERATOR,
@@ -121,7 +123,7 @@ def identities(app, db_connection, clock):
         claims.reject(rejected_claim, moderator, reason="Nothing shows that you run it.", now=now)
         invitation = team.invite(shop, owner, email="later@example.com", role=MemberRole.STAFF, now=now)
         return SimpleNamespace(
-            shop_slug=shop.slug, shop_id=shop.id, copy_slug=copy.slug, held_id=held.id,
+            shop_slug=shop.slug, shop_id=shop.id, copy_slug=copy.slug, held_id=held.id, offer_id=offer.id,
             staff_membership=team.membership_of(shop, staff).id, invitation_id=invitation.id,
             pending_claim=pending_claim.id, rejected_claim=rejected_claim.id,
             pending_token=tokens.claim_token(pending_claim.id, "penny@cornercafe.example"),

@@ -138,8 +138,9 @@ def test_search_with_an_unknown_category_is_a_400_page(client):
 
 def test_acting_on_a_published_review_that_left_the_window_is_a_message(app, client, world):
     client.login(world.reviewer)
-    assert client.post(f"/reviews/{world.held_id}/release").status_code == 302
-    page = client.post(f"/reviews/{world.held_id}/release", follow_redirects=True).get_data(as_text=True)
+    assert client.post(f"/reviews/{world.held_id}/release", {"confirm": "yes"}).status_code == 302
+    page = client.post(f"/reviews/{world.held_id}/release", {"confirm": "yes"},
+                       follow_redirects=True).get_data(as_text=True)
     assert "Only a review in its make-it-right window can be released." in page
 
 

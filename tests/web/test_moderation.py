@@ -176,7 +176,7 @@ def test_bad_reports_get_a_clear_message_or_a_4xx(app, client, site, who, kind, 
 
 def test_a_withdrawn_review_cannot_be_reported_and_says_why(app, client, site):
     client.login(site.happy)
-    assert client.post(f"/reviews/{site.good_id}/withdraw").status_code == 302
+    assert client.post(f"/reviews/{site.good_id}/withdraw", {"confirm": "yes"}).status_code == 302
     client.logout()
     client.login(site.stranger)
     before = written(app)

@@ -32,7 +32,7 @@ def held_mail_to_owner(app, world) -> DevMail:
 def test_a_member_chooses_digests_and_site_only(app, client, world):
     client.login(world.owner)
     page = client.get("/settings/notifications").get_data(as_text=True)
-    assert "A low-star review of my business is held" in page and "Daily digest" in page
+    assert "A review of my business is held" in page and "Daily digest" in page
     response = client.post("/settings/notifications", {
         "review_held": "digest", "thread_message": "site_only", "reminder": "email",
         "review_published": "email", "review_updates": "site_only"})

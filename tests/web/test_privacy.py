@@ -32,6 +32,15 @@ PAGES = [
     "/moderation/cases/review/{held_id}",
     "/transparency",
     "/rules",
+    "/how-reviews-work",
+    "/b/corner-cafe?sort=lowest&window=1",
+    "/b/corner-cafe?stars=2",
+    "/reviews/{held_id}/release",
+    "/reviews/{held_id}/withdraw",
+    "/b/corner-cafe/figures",
+    "/b/corner-cafe/figures.csv",
+    "/settings/time-zone",
+    "/confirm",
 ]
 
 

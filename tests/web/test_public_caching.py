@@ -155,7 +155,10 @@ def test_a_release_shows_the_review_and_its_response_at_once(app, world, client,
     html = page(client)
     assert CANARY_TITLE in html and CANARY_RESPONSE in html
     assert "make-it-right window, published on" not in html  # the placeholder went
-    assert "Answered 1 of 1 complaint privately" in html  # the record line too
+    # The record too: one complaint, its window ended, answered in it, released by the business.
+    record = html[html.index('id="record-heading"'):html.index('id="reviews-heading"')]
+    assert "Answered privately within the window</dt>\n      <dd><span class=\"figure\">1 of 1 (100%)" in record
+    assert "1 by the reviewer" not in record and "0 by the reviewer, 1 by the business" in record
 
 
 def test_the_sweep_publication_shows_at_once(app, world, client, clock):
@@ -247,3 +250,18 @@ def test_a_held_review_reads_as_published_once_its_time_has_come_with_no_sweep(w
     assert "make-it-right window, published on" not in html
     review_page = page(client, f"/reviews/{world.held_id}")
     assert CANARY_TITLE in review_page and CANARY_RESPONSE in review_page
+
+
+def test_a_resolution_and_an_order_or_filter_show_at_once_and_are_keyed_apart(app, world, client, clock):
+    """Issue 14: what the reviewer says after publication changes the cached page at once, and
+    each order and filter of the reviews is a page of its own key."""
+    from reviewsite.services import resolution
+
+    act(app, lambda: publication.release_now(held_review(world), user(world.reviewer), now=clock.now()))
+    default, lowest = page(client), page(client, PAGE + "?sort=lowest&stars=2&window=1")
+    assert CANARY_TITLE in default and CANARY_TITLE in lowest and default != lowest
+    assert "No published review matches." in page(client, PAGE + "?stars=5")
+    act(app, lambda: resolution.resolve(held_review(world), user(world.reviewer), note="RESOLVED-NOTE-1",
+                                        now=clock.now()))
+    for url in (PAGE, PAGE + "?sort=lowest&stars=2&window=1"):
+        assert "RESOLVED-NOTE-1" in page(client, url)
