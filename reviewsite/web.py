@@ -7,15 +7,15 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import flash, request
-from flask_wtf import FlaskForm
 
+from reviewsite.forms import Form
 from reviewsite.services.errors import DomainError
 from reviewsite.unit_of_work import unit_of_work
 
 T = TypeVar("T")
 
 
-def attempt(action: Callable[[], T], form: FlaskForm | None = None) -> tuple[bool, T | None]:
+def attempt(action: Callable[[], T], form: Form | None = None) -> tuple[bool, T | None]:
     """Run one service call as the request's unit of work. A domain refusal rolls back and
     becomes a message on the form (or a flash), never a 500 and never half-written data."""
     try:
@@ -39,6 +39,6 @@ def safe_next(default: str) -> str:
     return default
 
 
-def form_status(form: FlaskForm) -> int:
+def form_status(form: Form) -> int:
     """422 when a submitted form is shown again with errors, so clients and tests can tell."""
     return 422 if form.errors or form.form_errors else 200

@@ -55,6 +55,8 @@ class WebClient:
 def app_config(database_url: str, clock: Any, **overrides: object) -> dict[str, object]:
     config: dict[str, object] = {
         "TESTING": True,
+        # Asked for by name, as bin/run does: the development mailbox is where the tests read mail.
+        "REVIEWSITE_ENV": "development",
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "CLOCK": clock,
@@ -67,6 +69,15 @@ def app_config(database_url: str, clock: Any, **overrides: object) -> dict[str, 
     }
     config.update(overrides)
     return config
+
+
+def use_memory_broker(app: Flask) -> None:
+    """After-commit messages stay in this process's memory (the real brokers are tested with
+    real workers in tests/processes)."""
+    conf = app.extensions["celery"].conf
+    conf.broker_url = "memory://"
+    conf.broker_transport = None
+    conf.broker_transport_options = {}
 
 
 def submission_footprint(business_id: int) -> dict[str, object]:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 
+from reviewsite.forms import Form
 from reviewsite.models import Delivery
 from reviewsite.notifications.catalogue import TOPICS
 
@@ -14,10 +14,10 @@ DELIVERY_CHOICES = [
 ]
 
 
-def preferences_form(current: dict[str, Delivery]) -> FlaskForm:
+def preferences_form(current: dict[str, Delivery]) -> Form:
     """One radio group per topic; built per request because the topics are data."""
 
-    class PreferencesForm(FlaskForm):
+    class PreferencesForm(Form):
         pass
 
     for topic, info in TOPICS.items():

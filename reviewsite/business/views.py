@@ -3,9 +3,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from reviewsite import limits
 from reviewsite.business.forms import BusinessForm
 from reviewsite.clock import now_utc
 from reviewsite.services import businesses, inbox
+from reviewsite.text import isolate
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("business", __name__)
@@ -13,6 +15,7 @@ bp = Blueprint("business", __name__)
 
 @bp.route("/businesses/new", methods=["GET", "POST"])
 @login_required
+@limits.limited(*limits.LISTING)
 def create():
     form = BusinessForm()
     if form.validate_on_submit():
@@ -23,7 +26,7 @@ def create():
             form,
         )
         if ok:
-            flash(f"{created.name} is listed. You are its owner.", "success")
+            flash(f"{isolate(created.name)} is listed. You are its owner.", "success")
             return redirect(url_for("public.business", slug=created.slug))
     return render_template("business/new.html", form=form), form_status(form)
 

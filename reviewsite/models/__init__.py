@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from reviewsite.models.business import Business, Membership, MemberRole
+from reviewsite.models.login import Login
 from reviewsite.models.notification import (
     Delivery,
     DevMail,
@@ -16,6 +17,7 @@ __all__ = [
     "Delivery",
     "DevMail",
     "EmailStatus",
+    "Login",
     "MemberRole",
     "Membership",
     "Notification",

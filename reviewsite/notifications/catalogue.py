@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reviewsite.models import Notification
+from reviewsite.text import isolate
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "confirm_email": Kind("Confirm your email address", "Confirm your email address", None),
     "password_reset": Kind("Reset your password", "A password reset was requested", None),
+    # Sign-up with an address that has an account: its owner hears of it, the visitor does not.
+    "signup_attempt": Kind("Someone tried to sign up with your address", "Someone tried to sign up with your address",
+                           None),
     "review_held": Kind(
         "A {stars}-star review of {business} is waiting for you",
         "A {stars}-star review of {business} is in its make-it-right window",
@@ -110,7 +114,7 @@ def _fields(notification: Notification) -> dict[str, object]:
     fields["remedy_phrase"] = REMEDY_PHRASES.get(remedy, "a remedy")
     review = notification.review
     if review is not None:
-        fields["business"] = review.business.name
+        fields["business"] = isolate(review.business.name)  # shown in subjects and summaries
         fields["stars"] = facts.get("stars", review.stars)
         publish_at = facts.get("publish_at")
         fields["publish_at"] = publish_at[:16].replace("T", " ") + " UTC" if publish_at else ""

@@ -5,14 +5,15 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from werkzeug.datastructures import MultiDict
-from wtforms import Form, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from reviewsite.forms import QueryForm
 from reviewsite.services.businesses import CATEGORIES
 
 
-class SearchForm(Form):
+class SearchForm(QueryForm):
     """A GET form: no CSRF token (it changes nothing) and no secrets in the URL."""
 
     q = StringField("Name", validators=[Optional(), Length(max=80)])

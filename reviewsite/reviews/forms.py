@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from reviewsite.forms import Form
 from reviewsite.services.reviews import BODY_MAX, RESPONSE_MAX, TITLE_MAX
 from reviewsite.services.thread import MESSAGE_MAX
 
@@ -25,27 +25,27 @@ class StarsField(RadioField):
             self.data = None
             raise ValueError(STARS_MESSAGE) from exc
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: Form) -> None:
         if self.data not in {choice.value for choice in STAR_CHOICES}:
             raise ValidationError(STARS_MESSAGE)
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     stars = StarsField("Your rating", choices=STAR_CHOICES, coerce=int,
                        validators=[InputRequired(message=STARS_MESSAGE)])
     title = StringField("Title", validators=[DataRequired(), Length(max=TITLE_MAX)])
     body = TextAreaField("Your review", validators=[DataRequired(), Length(max=BODY_MAX)])
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=MESSAGE_MAX)])
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(Form):
     body = TextAreaField("Public response", validators=[Optional(), Length(max=RESPONSE_MAX)])
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     hours = SelectField("Give the business more time", coerce=int,
                         choices=[SelectChoice(24, "1 more day"), SelectChoice(48, "2 more days"),
                                  SelectChoice(72, "3 more days"), SelectChoice(168, "7 more days")],
@@ -55,7 +55,7 @@ class ExtendForm(FlaskForm):
 REMEDY_LABELS = {"refund": "Refund", "redo": "Redo the work", "credit": "Credit", "apology": "Apology"}
 
 
-class OfferForm(FlaskForm):
+class OfferForm(Form):
     remedy = SelectField("What you offer", choices=[SelectChoice(k, v) for k, v in REMEDY_LABELS.items()],
                          validators=[DataRequired()])
     note = TextAreaField("Details", validators=[DataRequired(), Length(max=MESSAGE_MAX)])

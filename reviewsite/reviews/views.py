@@ -10,12 +10,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_wtf import FlaskForm
 from flask_login import current_user, login_required
+
+from reviewsite import limits
 
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
 from reviewsite.extensions import db
+from reviewsite.forms import Form
 from reviewsite.models import Business, RemedyKind, Review, ReviewStatus, Side, ThreadMessage
 from reviewsite.reviews.forms import (
     REMEDY_LABELS,
@@ -27,6 +29,7 @@ from reviewsite.reviews.forms import (
 )
 from reviewsite.services import access, businesses, reviews, thread
 from reviewsite.services.settings import window_policy
+from reviewsite.text import isolate
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("reviews", __name__)
@@ -45,11 +48,12 @@ def _private_review_or_404(review_id: int) -> Review:
 
 @bp.route("/b/<slug>/review", methods=["GET", "POST"])
 @login_required
+@limits.limited(*limits.REVIEW)
 def new(slug: str):
     business = _business_or_404(slug)
     form = ReviewForm()
     if form.validate_on_submit():
-        name = business.name
+        name = isolate(business.name)
 
         def submit() -> tuple[int, datetime | None]:
             review = reviews.submit_review(current_user, business, stars=form.stars.data,
@@ -71,10 +75,10 @@ def new(slug: str):
                            policy=window_policy()), form_status(form)
 
 
-def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
+def _private_page(review: Review, status: int = 200, **forms: Form):
     """The parties' page. Forms not being submitted are built without request data, so a
     failed POST shows only its own form's errors, with what the person typed kept."""
-    context: dict[str, FlaskForm] = {
+    context: dict[str, Form] = {
         "message_form": MessageForm(formdata=None),
         "response_form": ResponseForm(formdata=None, body=review.response_body),
         "extend_form": ExtendForm(formdata=None),
@@ -98,8 +102,8 @@ def show(review_id: int):
     abort(404)
 
 
-def _submit(review_id: int, form_name: str, form_class: type[FlaskForm],
-            action: Callable[[Review, FlaskForm], object], success: str):
+def _submit(review_id: int, form_name: str, form_class: type[Form],
+            action: Callable[[Review, Form], object], success: str):
     """POST handler shared by the thread, response and extension forms: validate the shape,
     call one service, then redirect with a note or show the page again with the errors."""
     review = _private_review_or_404(review_id)
@@ -114,6 +118,7 @@ def _submit(review_id: int, form_name: str, form_class: type[FlaskForm],
 
 @bp.route("/reviews/<int:review_id>/messages", methods=["POST"])
 @login_required
+@limits.limited(*limits.MESSAGE)
 def post_message(review_id: int):
     return _submit(review_id, "message_form", MessageForm,
                    lambda review, form: thread.reply(review, current_user, form.body.data, now=now_utc()),
@@ -122,6 +127,7 @@ def post_message(review_id: int):
 
 @bp.route("/reviews/<int:review_id>/offers", methods=["POST"])
 @login_required
+@limits.limited(*limits.OFFER)
 def make_offer(review_id: int):
     return _submit(review_id, "offer_form", OfferForm,
                    lambda review, form: thread.offer_remedy(review, current_user, RemedyKind(form.remedy.data),
@@ -185,6 +191,7 @@ def withdraw(review_id: int):
 
 @bp.route("/reviews/<int:review_id>/edit", methods=["GET", "POST"])
 @login_required
+@limits.limited(*limits.REVIEW)
 def revise(review_id: int):
     review = _private_review_or_404(review_id)
     if access.side_of(current_user, review) is not Side.REVIEWER:

@@ -1,5 +1,7 @@
-"""Log-in attempts are rate-limited per address, with the counters in Redis as in production
-(so the limit holds across gunicorn workers and machines)."""
+"""Rate limits, counted in Redis as in production: per address and per account, on log-in,
+sign-up, reset, thread messages, offers and listings, with a clear 429 page; wrong passwords
+slow down the account they target, whoever sends them. That the counts hold across two web
+processes is tests/processes/test_limits_across_processes.py."""
 
 from __future__ import annotations
 
@@ -9,29 +11,104 @@ import pytest
 import redis
 
 from reviewsite import create_app
-from reviewsite.extensions import limiter
-from tests.helpers import WebClient, app_config
+from reviewsite.extensions import db, limiter
+from tests.helpers import PASSWORD, WebClient, app_config, use_memory_broker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def post_from(make, n: int, url: str, form: dict[str, str]):
+    """A POST from a browser of its own at address number ``n``."""
+    client = make()
+    data = {**form, "csrf_token": client.csrf_token()}
+    return client.http.post(url, data=data, environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
+
+
 @pytest.fixture
-def limits_restored():
-    """The limiter is one object for every app in the process and init_app switches it on for
-    all of them; switch it back, or later tests that log in often would get 429s."""
-    enabled = limiter.enabled
-    yield
-    limiter.enabled = enabled
-
-
-def test_repeated_failed_logins_get_429(app, database_url, session_clock, limits_restored):
+def limited(app, database_url, session_clock, db_connection):
+    """An app with the limits on, counting in Redis. The limiter is one object for every app in
+    the process and init_app switches it on for all of them: switched back afterwards."""
     del app  # only for its migrated schema
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    app = create_app(app_config(database_url, session_clock, RATELIMIT_ENABLED=True,
-                                 RATELIMIT_STORAGE_URI=REDIS_URL))
-    client = WebClient(app)
-    statuses = [client.post("/login", {"email": "x@example.com", "password": "wrong password"}).status_code
-                for _ in range(11)]
-    assert statuses[:10] == [422] * 10
-    assert statuses[10] == 429
-    assert "Too many attempts" in client.post("/login", {"email": "x@example.com", "password": "x"}).get_data(as_text=True)
+    store = redis.Redis.from_url(REDIS_URL)
+    store.flushdb()
+    enabled = limiter.enabled
+    application = create_app(app_config(database_url, session_clock, RATELIMIT_ENABLED=True,
+                                         RATELIMIT_STORAGE_URI=REDIS_URL))
+    use_memory_broker(application)
+    with application.app_context():  # the test's transaction, where the world is (see db_connection)
+        engine = db.engines[None]
+        db.engines[None] = db_connection  # type: ignore[index]
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engines[None] = engine  # type: ignore[index]
+        engine.dispose()
+    limiter.enabled = enabled
+    store.flushdb()
+
+
+@pytest.fixture
+def make(limited):
+    return lambda: WebClient(limited)
+
+
+def test_wrong_passwords_slow_down_that_account_whoever_sends_them(make, world):
+    for n in range(5):
+        assert post_from(make, n, "/login", {"email": world.reviewer, "password": "wrong"}).status_code == 422
+    blocked = post_from(make, 99, "/login", {"email": world.reviewer, "password": PASSWORD})
+    assert blocked.status_code == 429, "even the right password waits"
+    page = blocked.get_data(as_text=True)
+    assert "Slow down" in page and "Wait a minute" in page
+    assert int(blocked.headers["Retry-After"]) <= 60
+    other = post_from(make, 0, "/login", {"email": world.owner, "password": PASSWORD})
+    assert other.status_code == 302, "another account from the same address is not slowed"
+
+
+def test_one_address_is_limited_whatever_accounts_it_tries(make):
+    client = make()
+    statuses = [client.post("/login", {"email": f"guess{n}@example.com", "password": "wrong"}).status_code
+                for n in range(21)]
+    assert statuses[:20] == [422] * 20
+    assert statuses[20] == 429
+
+
+def test_signing_up_one_address_again_and_again_is_limited(make, world):
+    form = {"email": "target@example.com", "display_name": "X", "password": "long enough", "confirm": "long enough"}
+    statuses = [post_from(make, n, "/signup", form).status_code for n in range(4)]
+    assert statuses == [302, 302, 302, 429]
+
+
+def test_reset_requests_for_one_address_are_limited(make, world):
+    statuses = [post_from(make, n, "/password/forgot", {"email": world.reviewer}).status_code for n in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_thread_messages_are_limited_per_account(make, world):
+    reviewer = make()
+    reviewer.login(world.reviewer)
+    statuses = [reviewer.post(f"/reviews/{world.held_id}/messages", {"body": f"message {n}"}).status_code
+                for n in range(31)]
+    assert statuses[:30] == [302] * 30
+    assert statuses[30] == 429
+    owner = make()
+    owner.login(world.owner)
+    assert owner.post(f"/reviews/{world.held_id}/messages", {"body": "still here"}).status_code == 302
+
+
+def test_offers_and_listings_are_limited_per_account(make, world):
+    owner = make()
+    owner.login(world.owner)
+    offers = [owner.post(f"/reviews/{world.held_id}/offers", {"remedy": "apology", "note": f"Sorry {n}"}).status_code
+              for n in range(11)]
+    assert offers[-1] == 429 and 429 not in offers[:10]
+    stranger = make()
+    stranger.login(world.stranger)
+    listings = [stranger.post("/businesses/new", {"name": f"Shop {n}", "category": "Cafe", "city": "Leeds",
+                                                  "address": "1 St"}).status_code for n in range(6)]
+    assert listings == [302] * 5 + [429]
+
+
+def test_the_counters_are_in_the_shared_store(make, world):
+    make().post("/login", {"email": world.reviewer, "password": "wrong"})
+    keys = [key.decode() for key in redis.Redis.from_url(REDIS_URL).keys("*")]
+    assert any("login-failures" in key and world.reviewer in key for key in keys), keys
