@@ -29,16 +29,27 @@ Two differences from kombu's own transport:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
+from sqlalchemy.exc import SADeprecationWarning
+from sqlalchemy.orm import configure_mappers
 
 # A take is one short transaction: ten a second per queue costs the worker about 1 % of a core.
 POLL_SECONDS = 0.1
 
 
 class Channel(kombu_sqlalchemy.Channel):
+    def __init__(self, connection: Any, **kwargs: Any) -> None:
+        super().__init__(connection, **kwargs)  # defines kombu's models
+        # Their relationship asks for lazy="noload", which SQLAlchemy 2.1 deprecates (kombu's to
+        # change): configured here, once, so that the warning does not come with a query later.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SADeprecationWarning)
+            configure_mappers()
+
     def _get(self, queue: str) -> Any:
         payload = super()._get(queue)  # raises queue.Empty when there is none
         self.session.query(self.message_cls).filter(self.message_cls.visible.is_(False)).delete(

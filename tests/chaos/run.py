@@ -83,7 +83,7 @@ RESTART_DELAY_SECONDS = 1.0
 
 # Settings that must not leak in from the operator's shell.
 SETTINGS = (
-    "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_FILESYSTEM_FOLDER", "REVIEWSITE_INSTANCE_DIR", "REVIEWSITE_ENV",
+    "DATABASE_URL", "CELERY_BROKER_URL", "REVIEWSITE_INSTANCE_DIR", "REVIEWSITE_ENV", "HOST", "PORT", "TRUSTED_PROXIES",
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM",
     "MAIL_BACKOFF_BASE_SECONDS", "MAIL_MAX_ATTEMPTS", "MAIL_TIMEOUT_SECONDS", "MAIL_LEASE_SECONDS", "LOW_STAR_MAX", "WINDOW_SECONDS",
     "MAX_EXTENSION_SECONDS", "SWEEP_INTERVAL_SECONDS", "SWEEP_BATCH_SIZE", "MESSAGE_GATHER_SECONDS",
@@ -182,6 +182,7 @@ class World:
 def build_env(tmp: Path, pg: Postgres, redis_port: int, sink_port: int, window: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
     env.update({
+        "REVIEWSITE_ENV": "production",
         "DATABASE_URL": pg.url(),
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -192,7 +193,7 @@ def build_env(tmp: Path, pg: Postgres, redis_port: int, sink_port: int, window: 
         "MAIL_LEASE_SECONDS": str(MAIL_LEASE_SECONDS),
         "MAIL_BACKOFF_BASE_SECONDS": "1",
         "SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL_SECONDS),
-        "SECRET_KEY": "chaos",
+        "SECRET_KEY": "chaos-run-secret-key-of-forty-characters",
         "SITE_URL": SITE_URL,
         "REVIEWSITE_INSTANCE_DIR": str(tmp / "instance"),
         "MESSAGE_GATHER_SECONDS": "5",

@@ -403,7 +403,8 @@ class Fleet:
         self.web = Proc(
             "web",
             [str(VENV_BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.web_port}", "--timeout", "30",
-             "--graceful-timeout", "5", "reviewsite:create_app(migrations=False)"],
+             "--graceful-timeout", "5", "--control-socket", f"{self.env['REVIEWSITE_INSTANCE_DIR']}/gunicorn.ctl",
+             "reviewsite:create_app(migrations=False)"],
             self.env, self.tmp / "web.log",
         )
         return self.web
