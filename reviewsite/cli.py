@@ -14,7 +14,8 @@ from reviewsite.services import accounts, businesses, digests, reminders, review
 from reviewsite.services.settings import window_policy
 from reviewsite.unit_of_work import unit_of_work
 
-DEMO_PASSWORD = "demo-password"
+# The demo accounts' password is printed for the newcomer by design (bin/run, development only).
+DEMO_PASSWORD = "demo-password"  # nosec B105
 
 
 def _demo_user(email: str, name: str) -> User:

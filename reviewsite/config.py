@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from kombu import Queue
 
 DEVELOPMENT = "development"
 PRODUCTION = "production"
-# Signs nothing that matters: development only, and refused in production.
-DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"
+# Signs nothing that matters: development only, and refused in production (refuse_unsafe).
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # nosec B105
 SECRET_KEY_MIN_LENGTH = 32
 # The local site's address unless told otherwise: loopback, so nothing off this machine reaches it.
 DEFAULT_HOST = "127.0.0.1"
@@ -118,10 +119,17 @@ def cache_settings() -> dict[str, Any]:
     return settings
 
 
+def _unspecified(host: str) -> bool:
+    try:
+        return ip_address(host).is_unspecified
+    except ValueError:  # a name
+        return False
+
+
 def site_url(host: str, port: int) -> str:
     """The address the local site serves: links in mail must open it, whatever the port. A
     wildcard listen address is no address to link to; its machine answers on loopback too."""
-    if host in ("", "0.0.0.0", "::"):  # nosec B104 - compared with, never bound to
+    if not host or _unspecified(host):
         host = DEFAULT_HOST
     if ":" in host:
         host = f"[{host}]"

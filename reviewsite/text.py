@@ -1,8 +1,8 @@
 """Showing text that people typed next to other text.
 
 A name may hold bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and friends) or simply be
-written right to left; shown as it is, it can reverse the words around it ("Evil‮moc.elpmaxe"
-reads as a different address or business). Isolated, it keeps its own direction and cannot
+written right to left; shown as it is, it can reverse the words around it (a business named
+"Evil" + U+202E + "moc.elpmaxe" reads as "Evilexample.com"). Isolated, it keeps its own direction and cannot
 reach its neighbours: ``<bdi>`` in HTML (and ``dir="auto"`` on a block of user text, in the
 templates), U+2068 FIRST STRONG ISOLATE ... U+2069 POP DIRECTIONAL ISOLATE where markup cannot
 go (a page title, an attribute, an email subject, a flashed message).
