@@ -122,6 +122,17 @@ def test_the_mailbox_page_exists_only_in_development_without_smtp(environment, d
     assert "dev.mailbox" in create_app().view_functions
 
 
+def test_the_procfile_web_listens_on_loopback_with_a_control_socket_of_its_own(tmp_path):
+    """gunicorn 27 opens a control socket at one default path in the home folder: two on one
+    machine clobbered each other's. The Procfile's web (which bin/run runs) says where."""
+    line = next(l.split(":", 1)[1] for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    env = {"PATH": os.environ["PATH"], "REVIEWSITE_INSTANCE_DIR": str(tmp_path)}
+    words = subprocess.run(["/bin/sh", "-c", f"for word in {line}; do echo \"$word\"; done"], env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert words[words.index("--bind") + 1] == "127.0.0.1:5000"
+    assert words[words.index("--control-socket") + 1] == f"{tmp_path}/gunicorn.ctl"
+
+
 def test_the_embedded_broker_is_a_sqlite_file_in_the_instance_folder(environment, development, tmp_path):
     environment.setenv("REVIEWSITE_INSTANCE_DIR", str(tmp_path / "instance"))
     celery = create_app().config["CELERY"]

@@ -20,14 +20,14 @@ line last:
     http_5xx=... crashes=... restarts=... died=... lateness_p50=...s lateness_p99=...s lateness_max=...s
 
 and exits 1 if a review was lost, a message acknowledged is missing, the site answered 5xx, a
-process exited without the soak killing it (a crash, even one the supervisor repaired) or one
-died for good (supervisord gave up on it). ``--keep`` keeps the folder (logs, databases).
+process exited without the soak killing it (a crash, even one the supervisor repaired), one
+died for good (supervisord gave up on it), or the web stopped answering while the worker or
+beat it killed was being started again. ``--keep`` keeps the folder (logs, databases).
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
 import itertools
 import os
 import random
@@ -49,6 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.chaos.client import Response, Session
+from tests.timetable import Timetable
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOW_SECONDS = 8
@@ -196,56 +197,16 @@ class Traffic:
         self.ledger = Ledger()
         self.people: list[Person] = []
         self.owner_of: dict[str, Person] = {}  # business slug -> its owner
-        self._heap: list[tuple[float, int, tuple]] = []
-        self._seq = itertools.count()
-        self._cv = threading.Condition()
-        self._busy = 0
-        self._stop = False
         self._serial = itertools.count(1)
         self.last_signup = 0.0
-        self.threads = [threading.Thread(target=self._loop, daemon=True, name=f"client{i}")
-                        for i in range(CLIENT_THREADS)]
+        self.timetable = Timetable(CLIENT_THREADS, lambda job: getattr(self, f"_{job[0]}")(*job[1:]),
+                                   self.ledger.errors)
+        self.start = self.timetable.start
+        self.stop = self.timetable.stop
+        self.idle = self.timetable.idle
 
-    # -- scheduling
     def at(self, delay: float, *job: object) -> None:
-        with self._cv:
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job))
-            self._cv.notify()
-
-    def start(self) -> None:
-        for thread in self.threads:
-            thread.start()
-
-    def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify_all()
-        for thread in self.threads:
-            thread.join(timeout=60)
-
-    def idle(self) -> bool:
-        with self._cv:
-            return self._busy == 0 and not any(job[0] in ("confirm", "login", "message") for _, _, job in self._heap)
-
-    def _loop(self) -> None:
-        while True:
-            with self._cv:
-                while True:
-                    if self._stop:
-                        return
-                    if self._heap and self._heap[0][0] <= time.monotonic():
-                        job = heapq.heappop(self._heap)[2]
-                        self._busy += 1
-                        break
-                    wait = self._heap[0][0] - time.monotonic() if self._heap else 1.0
-                    self._cv.wait(max(0.01, min(wait, 1.0)))
-            try:
-                getattr(self, f"_{job[0]}")(*job[1:])
-            except Exception:  # noqa: BLE001 - a harness bug must show, not stop the thread
-                self.ledger.errors.append(traceback.format_exc(limit=4))
-            finally:
-                with self._cv:
-                    self._busy -= 1
+        self.timetable.schedule(time.monotonic() + delay, job)
 
     # -- HTTP
     def _send(self, person: Person, method: str, path: str, form: dict[str, object] | None = None,
@@ -392,6 +353,8 @@ class Watch:
     pids: dict[str, set[int]] = field(default_factory=lambda: {name: set() for name in PROGRAMS})
     given_up: set[str] = field(default_factory=set)
     kills: Counter[str] = field(default_factory=Counter)
+    # Times the web did not answer right after the worker or beat was killed: the rest must serve.
+    web_down: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def look(self) -> dict[str, dict]:
@@ -417,6 +380,10 @@ class Watch:
             os.kill(pid, signal.SIGKILL)
             self.kills[name] += 1
             say(f"killed {name} (pid {pid}) with SIGKILL")
+            if name != "web":
+                for _ in range(5):
+                    time.sleep(0.5)
+                    self.web_down += not self.site.answers()
 
     def stop(self) -> None:
         self._stop.set()
@@ -531,13 +498,13 @@ def main(argv: list[str] | None = None) -> int:
             say(f"error: {error.strip()}")
         say("status counts: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         failed = (outcome.lost or outcome.missing_messages or counts["http_5xx"] or crashes or died
-                  or not outcome.reviews)
+                  or watch.web_down or not outcome.reviews)
         status = 1 if failed else 0
         print(f"soak: minutes={args.minutes:g} reviews={outcome.reviews} published={outcome.published} "
               f"late={outcome.late} lost={outcome.lost} held={outcome.held} "
               f"messages={sum(traffic.ledger.messages.values())} missing_messages={outcome.missing_messages} "
               f"signups={counts['signups']} http_5xx={counts['http_5xx']} crashes={crashes} restarts={restarts} "
-              f"kills={sum(watch.kills.values())} died={','.join(died) or 0} "
+              f"kills={sum(watch.kills.values())} web_down_during_kills={watch.web_down} died={','.join(died) or 0} "
               f"lateness_p50={percentile(outcome.lateness, 0.5):.1f}s "
               f"lateness_p99={percentile(outcome.lateness, 0.99):.1f}s "
               f"lateness_max={max(outcome.lateness, default=0.0):.1f}s", flush=True)

@@ -29,4 +29,5 @@ def test_the_local_site_stays_up_and_loses_nothing():
     assert int(figures["reviews"]) >= 5 and figures["published"] == figures["reviews"], summary.group(0)
     assert figures["lost"] == "0" and figures["crashes"] == "0" and figures["died"] == "0", summary.group(0)
     assert int(figures["restarts"]) >= 3, "each killed process was started again"
+    assert figures["web_down_during_kills"] == "0", "the web served while the worker and beat came back"
     assert int(figures["messages"]) > 0 and figures["missing_messages"] == "0"
