@@ -250,6 +250,9 @@ def from_environment() -> dict[str, Any]:
         # Counted in each process's memory unless set: production refuses that (refuse_unsafe).
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "") or "memory://",
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # While the shared store is unreachable (Redis restarting), each process counts in its
+        # own memory with the same limits instead of failing the request (a 500 on every log-in).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "reviewsite"),
         **cache_settings(),

@@ -6,9 +6,12 @@ processes is tests/processes/test_limits_across_processes.py."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
+from flask import Flask
 
 from reviewsite import create_app
 from reviewsite.extensions import db, limiter
@@ -24,26 +27,35 @@ def post_from(make, n: int, url: str, form: dict[str, str]):
     return client.http.post(url, data=data, environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
 
 
+@contextmanager
+def app_with_limits(database_url: str, session_clock, db_connection, storage: str) -> Iterator[Flask]:
+    """An app with the limits on, counting in ``storage``, on the test's transaction (where the
+    world is; see db_connection). The limiter is one object for every app in the process and
+    init_app switches it on for all of them: switched back afterwards."""
+    enabled = limiter.enabled
+    application = create_app(app_config(database_url, session_clock, RATELIMIT_ENABLED=True,
+                                         RATELIMIT_STORAGE_URI=storage))
+    use_memory_broker(application)
+    with application.app_context():
+        engine = db.engines[None]
+        db.engines[None] = db_connection  # type: ignore[index]
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.session.remove()
+            db.engines[None] = engine  # type: ignore[index]
+            engine.dispose()
+        limiter.enabled = enabled
+
+
 @pytest.fixture
 def limited(app, database_url, session_clock, db_connection):
-    """An app with the limits on, counting in Redis. The limiter is one object for every app in
-    the process and init_app switches it on for all of them: switched back afterwards."""
     del app  # only for its migrated schema
     store = redis.Redis.from_url(REDIS_URL)
     store.flushdb()
-    enabled = limiter.enabled
-    application = create_app(app_config(database_url, session_clock, RATELIMIT_ENABLED=True,
-                                         RATELIMIT_STORAGE_URI=REDIS_URL))
-    use_memory_broker(application)
-    with application.app_context():  # the test's transaction, where the world is (see db_connection)
-        engine = db.engines[None]
-        db.engines[None] = db_connection  # type: ignore[index]
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engines[None] = engine  # type: ignore[index]
-        engine.dispose()
-    limiter.enabled = enabled
+    with app_with_limits(database_url, session_clock, db_connection, REDIS_URL) as application:
+        yield application
     store.flushdb()
 
 
@@ -112,3 +124,12 @@ def test_the_counters_are_in_the_shared_store(make, world):
     make().post("/login", {"email": world.reviewer, "password": "wrong"})
     keys = [key.decode() for key in redis.Redis.from_url(REDIS_URL).keys("*")]
     assert any("login-failures" in key and world.reviewer in key for key in keys), keys
+
+
+def test_an_unreachable_store_falls_back_to_counting_in_memory(app, database_url, session_clock, db_connection, world):
+    """Redis restarting must not turn every log-in into a 500: the limits go on per process."""
+    with app_with_limits(database_url, session_clock, db_connection, "redis://127.0.0.1:1/0") as application:
+        client = WebClient(application)
+        statuses = [client.post("/login", {"email": world.reviewer, "password": "wrong"}).status_code
+                    for _ in range(6)]
+    assert statuses == [422] * 5 + [429]
