@@ -35,10 +35,6 @@ EMBEDDED_BROKER_BUSY_SECONDS = 30
 # How long a login lasts at most, and how long the "Keep me logged in" cookie lives.
 LOGIN_DAYS = 14
 
-
-class ConfigError(RuntimeError):
-    """A setting that stops start-up; the message is one line that says what to set."""
-
 SWEEPS_QUEUE = "sweeps"
 # The timers: quick database sweeps only. The pending-mail sweep talks to the mail server and
 # stays on the default queue, so a slow server can never hold up a publication.
@@ -61,8 +57,12 @@ DELIVERY_TASKS = (
 )
 
 
+class ConfigError(RuntimeError):
+    """A setting that stops start-up; the message is one line that says what to set."""
+
+
 def instance_dir() -> Path:
-    """Where the embedded defaults keep their files (SQLite, broker folder, beat schedule)."""
+    """Where the embedded defaults keep their files (the SQLite database and broker, beat schedule)."""
     return Path(os.environ.get("REVIEWSITE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 
@@ -139,7 +139,7 @@ def site_url(host: str, port: int) -> str:
 def from_environment() -> dict[str, Any]:
     """Read every setting the operator may change. Called by create_app, never at import."""
     env = os.environ.get
-    development = env("REVIEWSITE_ENV", "").strip().lower() == DEVELOPMENT
+    development = env("REVIEWSITE_ENV", "") == DEVELOPMENT  # asked for by name, nothing else
     secret = env("SECRET_KEY", "")
 
     instance = instance_dir()
@@ -155,7 +155,7 @@ def from_environment() -> dict[str, Any]:
     mail_lease = _int("MAIL_LEASE_SECONDS", TASK_TIME_LIMIT_SECONDS)
     if mail_lease < 4 * mail_timeout:
         raise ConfigError(f"MAIL_LEASE_SECONDS must be at least 4 x MAIL_TIMEOUT_SECONDS ({4 * mail_timeout}), "
-                           f"or one slow SMTP conversation could outlive the lease; got {mail_lease}")
+                          f"or one slow SMTP conversation could outlive the lease; got {mail_lease}")
 
     celery: dict[str, Any] = {
         "broker_url": broker_url or f"sqlite:///{instance / 'broker.sqlite'}",

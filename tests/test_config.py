@@ -34,7 +34,7 @@ def development(environment):
     environment.setenv("REVIEWSITE_ENV", "development")
 
 
-@pytest.mark.parametrize("posture", [None, "", "production", "staging", "dev", "Production"])
+@pytest.mark.parametrize("posture", [None, "", "production", "staging", "dev", "Development", "development "])
 def test_anything_but_development_is_production_and_refuses_to_start_without_its_settings(environment, posture):
     if posture is not None:
         environment.setenv("REVIEWSITE_ENV", posture)

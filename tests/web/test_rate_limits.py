@@ -15,6 +15,8 @@ from flask import Flask
 
 from reviewsite import create_app
 from reviewsite.extensions import db, limiter
+from reviewsite.unit_of_work import unit_of_work
+from tests.factories import BusinessFactory
 from tests.helpers import PASSWORD, WebClient, app_config, use_memory_broker
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -133,3 +135,13 @@ def test_an_unreachable_store_falls_back_to_counting_in_memory(app, database_url
         statuses = [client.post("/login", {"email": world.reviewer, "password": "wrong"}).status_code
                     for _ in range(6)]
     assert statuses == [422] * 5 + [429]
+
+
+def test_reviews_are_limited_per_account(app, make, world):
+    with app.app_context(), unit_of_work():
+        slugs = [BusinessFactory(name=f"Place {n}", slug=f"place-{n}").slug for n in range(11)]
+    reviewer = make()
+    reviewer.login(world.stranger)
+    statuses = [reviewer.post(f"/b/{slug}/review", {"stars": "5", "title": "Fine", "body": "Fine."}).status_code
+                for slug in slugs]
+    assert statuses == [302] * 10 + [429]
