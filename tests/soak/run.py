@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.chaos.client import Response, Session
+from tests.chaos.client import CSRF_RE, Response, Session
 from tests.timetable import Timetable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -229,7 +229,7 @@ class Traffic:
         shown = self._send(person, "GET", page, keep_cookies=keep_cookies)
         if shown is None or shown.status != 200:
             return None
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', shown.body)
+        token = CSRF_RE.search(shown.body)
         if token is None:
             self.ledger.errors.append(f"no CSRF token on {page}")
             return None
