@@ -1,7 +1,8 @@
 """The soak run: the local site exactly as ``bin/run`` starts it, used for a long time.
 
     bin/soak --minutes 60           # the run whose figures the README quotes
-    bin/soak --minutes 1.5 --kill --rate 12   # also SIGKILLs the worker, beat and web once (CI)
+    bin/soak --minutes 1 --kill --rate 15     # also SIGKILLs the worker, beat and web once (CI)
+                                              # (each with its children, as a crash of the whole program)
 
 It starts ``bin/run`` (supervisord running the Procfile's web, worker and beat on the embedded
 defaults: a SQLite database, the SQLite broker and the development mailbox) in a temporary
@@ -375,11 +376,14 @@ class Watch:
                 self.given_up.add("supervisord")
 
     def kill(self, name: str) -> None:
+        """SIGKILL the program and its children (supervisord starts each in a process group of
+        its own): the whole web dies, not a gunicorn master whose orphaned workers would keep
+        the port for seconds and make its next start fail to bind."""
         pid = self.look()[name]["pid"]
         if pid:
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
             self.kills[name] += 1
-            say(f"killed {name} (pid {pid}) with SIGKILL")
+            say(f"killed {name} (process group {pid}) with SIGKILL")
             if name != "web":
                 for _ in range(5):
                     time.sleep(0.5)
