@@ -21,6 +21,8 @@ PG = "postgresql://postgres@127.0.0.1:5432"
 DATABASE_URL = f"{PG}/{DB_NAME}"
 BROKER_URL = "redis://127.0.0.1:6379/14"
 PASSWORD = "bench-password"
+# The production posture wants a key of at least 32 characters (reviewsite/config.py).
+BENCH_SECRET_KEY = "bench-secret-key-not-for-any-real-site"
 
 if DB_NAME.startswith("reviewsite_test"):  # never the test databases
     raise SystemExit("refusing to run against a test database")
@@ -75,11 +77,12 @@ def app_env(**extra: str) -> dict[str, str]:
     """The environment of every app process: production shape, against the bench database."""
     env = dict(os.environ)
     env.update(
+        REVIEWSITE_ENV="production",
         DATABASE_URL=DATABASE_URL,
         CELERY_BROKER_URL=BROKER_URL,
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_ENABLED="false",
-        SECRET_KEY="bench",
+        SECRET_KEY=BENCH_SECRET_KEY,
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=extra.pop("MAIL_PORT", "2525"),
         SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL_SECONDS),

@@ -54,7 +54,7 @@ def write(p: Profile, dataset: dict, results: Results, command: str, seconds: fl
         "Machine:",
         "",
         f"- cores (`nproc`): {_sh('nproc')}; CPU: {cpu}",
-        f"- memory (`free -g`):",
+        "- memory (`free -g`):",
         "",
         *["      " + line for line in _sh("free -g").splitlines()],
         "",
@@ -99,7 +99,7 @@ def write(p: Profile, dataset: dict, results: Results, command: str, seconds: fl
         "request is a new (business, author) pair; 30% of them are low-star (held, with an outbox row and an "
         "after-commit Celery message). It measures submissions answered with the 302 redirect (wrk counts "
         "any other status as non-2xx/3xx; `submit_rows_written` is the count of reviews really inserted).",
-        f"- **Sweep**: in-process, `reviewsite.services.publication.publish_due(now, limit=SWEEP_BATCH_SIZE)` in a "
+        "- **Sweep**: in-process, `reviewsite.services.publication.publish_due(now, limit=SWEEP_BATCH_SIZE)` in a "
         "`unit_of_work()` batch after batch until done (what the beat task runs, with its outbox rows, audit events and "
         "after-commit Celery messages), versus one raw `UPDATE review SET status='published', published_at=..., "
         "released_by='system' WHERE status='held' AND publish_at <= now` of the same rows, committed. Both start from a "

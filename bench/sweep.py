@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from bench.common import Profile, Results, configure_in_process, connect, log
 

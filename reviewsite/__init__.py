@@ -23,6 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, migrations: bool = 
     app.config.from_mapping(config.from_environment())
     if test_config:
         app.config.from_mapping(test_config)
+    app.config.from_mapping({k: v for k, v in config.posture(app.config).items() if k not in (test_config or {})})
+    config.refuse_unsafe(app.config)
+    register_routing(app)
     register_extensions(app)
     if migrations:
         register_migrations(app)
@@ -33,16 +36,26 @@ def create_app(test_config: dict[str, Any] | None = None, *, migrations: bool = 
     return app
 
 
+def register_routing(app: Flask) -> None:
+    from reviewsite.routing import init_app
+
+    init_app(app)
+
+
 def register_extensions(app: Flask) -> None:
     from reviewsite import models  # noqa: F401 - registers the tables with the metadata
+    from reviewsite import security
+    from reviewsite.clock import now_utc
     from reviewsite.database import configure_engine
     from reviewsite.extensions import cache, celery_init_app, csrf, db, limiter, login_manager
     from reviewsite.notifications import dispatch
+    from reviewsite.services import logins
 
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config)
     csrf.init_app(app)
+    security.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
     login_manager.init_app(app)
@@ -50,9 +63,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Log in to continue."
     login_manager.login_message_category = "info"
 
+    # What the session and remember-me cookies hold is a login's token (models/login.py): the
+    # request is signed in only while that login is open.
     @login_manager.user_loader
-    def load_user(user_id: str) -> models.User | None:
-        return db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+    def load_user(token: str) -> models.User | None:
+        return logins.user_for(token, now=now_utc())
 
     celery_init_app(app)
     dispatch.init_app(app)
@@ -92,8 +107,9 @@ def register_blueprints(app: Flask) -> None:
                       figures_bp):
         app.register_blueprint(blueprint)
     with app.app_context():
-        # The mailbox shows tokens: it exists only while no SMTP server is configured.
-        if uses_dev_mailbox() and app.config["REVIEWSITE_ENV"] != "production":
+        # The mailbox shows tokens: it exists only while no SMTP server is configured, only when
+        # development was asked for, and answers only on loopback (reviewsite/dev/views.py).
+        if uses_dev_mailbox() and app.config["REVIEWSITE_ENV"] == config.DEVELOPMENT:
             app.register_blueprint(dev_bp)
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from reviewsite import config
 from reviewsite.clock import database_now, now_utc
 from reviewsite.models import ClaimMethod, User
 from reviewsite.notifications import delivery
@@ -16,7 +17,8 @@ from reviewsite.services import (
 from reviewsite.services.window import window_policy
 from reviewsite.unit_of_work import unit_of_work
 
-DEMO_PASSWORD = "demo-password"
+# The demo accounts' password is printed for the newcomer by design (bin/run, development only).
+DEMO_PASSWORD = "demo-password"  # nosec B105
 
 
 def _demo_user(email: str, name: str) -> User:
@@ -54,10 +56,24 @@ def seed_demo() -> None:
             reviews.submit_review(customer, cafe, stars=2, title="Cold food, long wait",
                                   body="Waited 40 minutes and the soup was cold.", now=now)
     window = window_policy().window
-    click.echo("Demo data ready at the site's address (default http://localhost:5000).")
+    click.echo(f"Demo data ready at {current_app.config['SITE_URL']}")
     click.echo(f"  business owner:  owner@example.com / {DEMO_PASSWORD}")
     click.echo(f"  customer:        customer@example.com / {DEMO_PASSWORD}")
     click.echo(f"  make-it-right window: {window} (set WINDOW_SECONDS to change)")
+
+
+@click.command("prepare-broker")
+@with_appcontext
+def prepare_broker() -> None:
+    """Create the embedded broker's tables and queues (bin/run does, before the processes start)."""
+    celery = current_app.config["CELERY"]
+    if celery.get("broker_transport") != config.EMBEDDED_BROKER_TRANSPORT:
+        click.echo("The broker is a server (CELERY_BROKER_URL): nothing to prepare.")
+        return
+    from reviewsite.broker import prepare
+
+    prepare(celery, [queue.name for queue in celery["task_queues"]])
+    click.echo(f"Broker ready: {celery['broker_url']}")
 
 
 @click.command("sweep")
@@ -134,5 +150,5 @@ def outbox_retry(ids: tuple[int, ...]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (seed_demo, sweep, create_moderator, remove_moderator, outbox):
+    for command in (seed_demo, prepare_broker, sweep, create_moderator, remove_moderator, outbox):
         app.cli.add_command(command)

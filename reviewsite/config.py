@@ -1,21 +1,43 @@
 """Settings: embedded defaults first, then the environment, then a mapping passed by tests.
 
-The defaults run the whole site on one laptop with no servers: a SQLite file, Celery's
-filesystem broker and the development mailbox. Setting ``DATABASE_URL``, ``CELERY_BROKER_URL``
-and ``MAIL_SERVER`` turns the same code into the production shape.
+The defaults run the whole site on one laptop with no servers: a SQLite file, a broker in a
+second SQLite file (``reviewsite/broker.py``) and the development mailbox. Setting
+``DATABASE_URL``, ``CELERY_BROKER_URL`` and ``MAIL_SERVER`` turns the same code into the
+production shape.
+
+Safe by default: the app is in development mode only when ``REVIEWSITE_ENV=development`` says
+so (``bin/run`` does). Anything else is the production posture, which refuses to start without a
+real secret key, a mail server and a shared rate-limit store (:func:`refuse_unsafe`).
 """
 
 from __future__ import annotations
 
 import os
-from importlib.metadata import version
 import socket
+from datetime import timedelta
+from importlib.metadata import version
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
 from kombu import Queue
 
 from reviewsite import task_names
+
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+# Signs nothing that matters: development only, and refused in production (refuse_unsafe).
+DEVELOPMENT_SECRET_KEY = "dev-only-not-secret"  # nosec B105
+SECRET_KEY_MIN_LENGTH = 32
+# The local site's address unless told otherwise: loopback, so nothing off this machine reaches it.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5000
+# The embedded broker (reviewsite/broker.py), named rather than imported: production never loads it.
+EMBEDDED_BROKER_TRANSPORT = "reviewsite.broker:Transport"
+# How long a publish or a take waits for another process's lock on the broker's SQLite file.
+EMBEDDED_BROKER_BUSY_SECONDS = 30
+# How long a login lasts at most, and how long the "Keep me logged in" cookie lives.
+LOGIN_DAYS = 14
 
 SWEEPS_QUEUE = "sweeps"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +48,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TASK_TIME_LIMIT_SECONDS = 120
 
 
+class ConfigError(RuntimeError):
+    """A setting that stops start-up; the message is one line that says what to set."""
+
+
 def instance_dir() -> Path:
-    """Where the embedded defaults keep their files (SQLite, broker folder, beat schedule)."""
+    """Where the embedded defaults keep their files (the SQLite database and broker, beat schedule)."""
     return Path(os.environ.get("REVIEWSITE_INSTANCE_DIR", PROJECT_ROOT / "instance"))
 
 
@@ -38,7 +64,7 @@ def _int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:  # a typo in the environment must stop start-up, not hide
-        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -55,25 +81,6 @@ def _database_url(raw: str) -> str:
     if raw.startswith("postgresql://"):
         raw = "postgresql+psycopg://" + raw[len("postgresql://") :]
     return raw
-
-
-def filesystem_broker_options(folder: Path) -> dict[str, Any]:
-    """kombu's filesystem transport: a broker that is just a folder, for the embedded default."""
-    queue = folder / "queue"
-    processed = folder / "processed"
-    for path in (queue, processed):
-        path.mkdir(parents=True, exist_ok=True)
-    return {
-        "data_folder_in": str(queue),
-        "data_folder_out": str(queue),
-        "processed_folder": str(processed),
-        "store_processed": False,
-        # kombu polls the folder once a second by default, and waits that long again whenever the
-        # worker's prefetch is full: about 2 messages a second, fewer than beat's sweeps at 1 s.
-        "polling_interval": 0.1,
-        # Broadcasts (worker control) too; kombu's default is a "control" folder in the cwd.
-        "control_folder": str(folder / "control"),
-    }
 
 
 def redis_client_options(*, reply_seconds: int) -> dict[str, Any]:
@@ -103,7 +110,7 @@ HOLD_POLICIES = ("low_stars", "reviewer_choice")
 def hold_policy() -> str:
     raw = os.environ.get("HOLD_POLICY", "") or "low_stars"
     if raw not in HOLD_POLICIES:
-        raise RuntimeError(f"HOLD_POLICY must be one of {', '.join(HOLD_POLICIES)}, got {raw!r}")
+        raise ConfigError(f"HOLD_POLICY must be one of {', '.join(HOLD_POLICIES)}, got {raw!r}")
     return raw
 
 
@@ -123,7 +130,7 @@ def cache_settings() -> dict[str, Any]:
     env = os.environ.get
     cache_type = env("CACHE_TYPE", "") or "SimpleCache"
     if cache_type not in CACHE_TYPES:
-        raise RuntimeError(f"CACHE_TYPE must be one of {', '.join(CACHE_TYPES)}, got {cache_type!r}")
+        raise ConfigError(f"CACHE_TYPE must be one of {', '.join(CACHE_TYPES)}, got {cache_type!r}")
     settings: dict[str, Any] = {
         "CACHE_TYPE": cache_type,
         "CACHE_DEFAULT_TIMEOUT": _int("CACHE_DEFAULT_TIMEOUT", 3600),
@@ -134,30 +141,43 @@ def cache_settings() -> dict[str, Any]:
     if cache_type == "RedisCache":
         url = env("CACHE_REDIS_URL", "")
         if not url:
-            raise RuntimeError("CACHE_REDIS_URL must be set when CACHE_TYPE=RedisCache")
+            raise ConfigError("CACHE_REDIS_URL must be set when CACHE_TYPE=RedisCache")
         settings["CACHE_REDIS_URL"] = url
         # A page is served from the database when the cache does not answer within 2 s.
         settings["CACHE_OPTIONS"] = redis_client_options(reply_seconds=2)
     return settings
 
 
+def _unspecified(host: str) -> bool:
+    try:
+        return ip_address(host).is_unspecified
+    except ValueError:  # a name
+        return False
+
+
+def site_url(host: str, port: int) -> str:
+    """The address the local site serves: links in mail must open it, whatever the port. A
+    wildcard listen address is no address to link to; its machine answers on loopback too."""
+    if not host or _unspecified(host):
+        host = DEFAULT_HOST
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def from_environment() -> dict[str, Any]:
     """Read every setting the operator may change. Called by create_app, never at import."""
     env = os.environ.get
-    production = env("REVIEWSITE_ENV", "development") == "production"
-    secret = env("SECRET_KEY")
-    if production and not secret:
-        raise RuntimeError("SECRET_KEY must be set when REVIEWSITE_ENV=production")
+    development = env("REVIEWSITE_ENV", "") == DEVELOPMENT  # asked for by name, nothing else
+    secret = env("SECRET_KEY", "")
 
     instance = instance_dir()
     instance.mkdir(parents=True, exist_ok=True)
     database_url = _database_url(env("DATABASE_URL", f"sqlite:///{instance / 'reviewsite.sqlite'}"))
-    broker_url = env("CELERY_BROKER_URL", "filesystem://")
-    ratelimit_uri = env("RATELIMIT_STORAGE_URI", "memory://")
+    broker_url = env("CELERY_BROKER_URL", "")
+    # Counted in each process's memory unless set: production refuses that (refuse_unsafe).
+    ratelimit_uri = env("RATELIMIT_STORAGE_URI", "") or "memory://"
     mail_server = env("MAIL_SERVER", "")
-    if production and not mail_server:
-        # The development mailbox shows every mail, tokens included: never in production.
-        raise RuntimeError("MAIL_SERVER must be set when REVIEWSITE_ENV=production")
 
     mail_timeout = _int("MAIL_TIMEOUT_SECONDS", 10)
     # How long a claimed mail stays claimed. A crashed sender's mail waits this long before it
@@ -165,11 +185,11 @@ def from_environment() -> dict[str, Any]:
     # (task_names.DELIVERY), and a delivery batch gives its unsent rest back after half of it.
     mail_lease = _int("MAIL_LEASE_SECONDS", TASK_TIME_LIMIT_SECONDS)
     if mail_lease < 4 * mail_timeout:
-        raise RuntimeError(f"MAIL_LEASE_SECONDS must be at least 4 x MAIL_TIMEOUT_SECONDS ({4 * mail_timeout}), "
+        raise ConfigError(f"MAIL_LEASE_SECONDS must be at least 4 x MAIL_TIMEOUT_SECONDS ({4 * mail_timeout}), "
                            f"or one slow SMTP conversation could outlive the lease; got {mail_lease}")
 
     celery: dict[str, Any] = {
-        "broker_url": broker_url,
+        "broker_url": broker_url or f"sqlite:///{instance / 'broker.sqlite'}",
         "task_ignore_result": True,
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -196,11 +216,12 @@ def from_environment() -> dict[str, Any]:
         "task_default_queue": "celery",
         "task_routes": {name: {"queue": SWEEPS_QUEUE} for name in task_names.SWEEPS},
     }
-    if broker_url.startswith("filesystem://"):
-        celery["broker_transport_options"] = filesystem_broker_options(
-            Path(env("CELERY_FILESYSTEM_FOLDER", str(instance / "broker")))
-        )
-    else:
+    if not broker_url:
+        # The embedded broker (see reviewsite/broker.py for why not kombu's filesystem one).
+        celery["broker_transport"] = EMBEDDED_BROKER_TRANSPORT
+        # kombu hands these to SQLAlchemy's create_engine.
+        celery["broker_transport_options"] = {"connect_args": {"timeout": EMBEDDED_BROKER_BUSY_SECONDS}}
+    elif broker_url.startswith(("redis://", "rediss://")):
         # max_retries=0: a publish on a lost connection fails at once instead of kombu retrying for
         # seconds inside the request; the outbox sweep delivers later (invariant 6).
         celery["broker_transport_options"] = {
@@ -218,9 +239,11 @@ def from_environment() -> dict[str, Any]:
             **redis_client_options(reply_seconds=15),
         }
 
+    port = _int("PORT", DEFAULT_PORT)
     return {
-        "REVIEWSITE_ENV": "production" if production else "development",
-        "SECRET_KEY": secret or "dev-only-not-secret",
+        "REVIEWSITE_ENV": DEVELOPMENT if development else PRODUCTION,
+        # Unset in production: refuse_unsafe says so, rather than signing with a known key.
+        "SECRET_KEY": secret or (DEVELOPMENT_SECRET_KEY if development else ""),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # No pool_pre_ping: database.configure_engine checks pooled connections without a round trip.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
@@ -247,7 +270,10 @@ def from_environment() -> dict[str, Any]:
         # "options"); behind PgBouncer, which refuses or drops them, set this to false and set
         # the same values on the database role (docs/deployment.md).
         "DATABASE_SESSION_OPTIONS": _bool("DATABASE_SESSION_OPTIONS", True),
-        "SITE_URL": env("SITE_URL", "http://localhost:5000"),
+        "SITE_URL": env("SITE_URL", "") or site_url(env("HOST", DEFAULT_HOST), port),
+        # Behind this many reverse proxies, the client's address and scheme are read from their
+        # X-Forwarded-For and X-Forwarded-Proto (Werkzeug's ProxyFix): 0 trusts no such header.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         "SITE_NAME": env("SITE_NAME", "reviewsite"),
         "RELEASE_ID": release_id(),
         # The make-it-right window (DESIGN.md): defaults 72 h, at most 7 days of extension.
@@ -289,13 +315,49 @@ def from_environment() -> dict[str, Any]:
         # A shared Redis store that stops answering costs a request at most 2 s, not hours.
         "RATELIMIT_STORAGE_OPTIONS": redis_client_options(reply_seconds=2) if ratelimit_uri.startswith("redis") else {},
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # While the shared store is unreachable (Redis restarting), each process counts in its
+        # own memory with the same limits instead of failing the request (a 500 on every log-in).
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": env("RATELIMIT_KEY_PREFIX", "reviewsite"),
         **cache_settings(),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": production,
-        "REMEMBER_COOKIE_SECURE": production,
+        # Flask-Login's "Keep me logged in" cookie: weeks, not its default of a year, and never
+        # sent with another site's request. Its login ends sooner if revoked (services/logins.py).
+        "REMEMBER_COOKIE_DURATION": timedelta(days=LOGIN_DAYS),
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,
         "CELERY": celery,
     }
+
+
+def posture(settings: dict[str, Any]) -> dict[str, Any]:
+    """What follows from the mode the settings ask for (after the test mapping, which may ask
+    for either): production's cookies travel over https only."""
+    production = settings["REVIEWSITE_ENV"] != DEVELOPMENT
+    return {"SESSION_COOKIE_SECURE": production, "REMEMBER_COOKIE_SECURE": production}
+
+
+def refuse_unsafe(settings: dict[str, Any]) -> None:
+    """Outside development, refuse to start with anything an outsider could use: a secret key
+    that is missing, short or the public development one (a forged session cookie logs in as
+    anyone), no mail server (the development mailbox would hold every reset link) or rate limits
+    counted in each process's memory (a limit per process is no limit). One line names them all.
+    Called by create_app after the test mapping, which may set any of them."""
+    if settings["REVIEWSITE_ENV"] == DEVELOPMENT:
+        return
+    missing = []
+    secret = settings.get("SECRET_KEY") or ""
+    if len(secret) < SECRET_KEY_MIN_LENGTH or secret == DEVELOPMENT_SECRET_KEY:
+        missing.append(f"SECRET_KEY (a random value of at least {SECRET_KEY_MIN_LENGTH} characters)")
+    if not settings.get("MAIL_SERVER"):
+        missing.append("MAIL_SERVER (the SMTP server that sends mail)")
+    if settings.get("RATELIMIT_ENABLED", True) and str(settings.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        missing.append("RATELIMIT_STORAGE_URI (a store shared by every process, e.g. redis://...)")
+    if missing:
+        raise ConfigError(
+            f"reviewsite refuses to start in production mode without {'; '.join(missing)}. "
+            f"For a site on this machine only, set REVIEWSITE_ENV={DEVELOPMENT} (bin/run does).")

@@ -13,6 +13,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from flask_limiter.errors import RateLimitExceeded
+
 from reviewsite.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
         return _page(400, "Form expired", "The form was open too long or came from elsewhere. Go back, reload the page and try again.")
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(error: RateLimitExceeded):
+        seconds = error.limit.limit.get_expiry()
+        wait = "a minute" if seconds <= 60 else "an hour" if seconds <= 3600 else "a day"
+        return _page(429, "Slow down", f"That was tried too many times in a short while. Wait {wait} and try "
+                                       f"again; nothing was sent or saved.")
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

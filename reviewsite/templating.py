@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, g, has_request_context
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 
 from reviewsite.clock import format_day, format_when, now_utc
+from reviewsite.security import is_loopback
 from reviewsite.services import inbox, notification_centre
 from reviewsite.services.notification_kinds import REMEDY_PHRASES
 from reviewsite.services.resolution import NOTE_MAX
 from reviewsite.services.reviews import BODY_MAX, RESPONSE_MAX, TITLE_MAX
 from reviewsite.services.thread import MESSAGE_MAX
+from reviewsite.text import bdi, isolate
 
 # What each text field may hold, for the counters (static/counter.js) and the hints.
 LIMITS = {"title": TITLE_MAX, "body": BODY_MAX, "message": MESSAGE_MAX, "response": RESPONSE_MAX, "note": NOTE_MAX}
@@ -55,10 +57,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(when, "when")
     app.add_template_filter(format_day, "day")
     app.add_template_filter(stars_text, "stars")
+    app.add_template_filter(bdi, "bdi")
+    app.add_template_filter(isolate, "isolate")
     app.add_template_global(now_utc, "now_utc")
     app.add_template_global(unread_count, "unread_count")
     app.add_template_global(viewer_time_zone, "viewer_time_zone")
     app.add_template_global(acts_for_business, "acts_for_business")
     app.add_template_global(REMEDY_PHRASES, "remedy_phrases")
     app.add_template_global(LIMITS, "limits")
-    app.add_template_global(lambda: "dev.mailbox" in app.view_functions, "dev_mailbox_enabled")
+    app.add_template_global(
+        lambda: "dev.mailbox" in app.view_functions and is_loopback(request.remote_addr), "dev_mailbox_enabled")

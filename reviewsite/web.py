@@ -7,17 +7,15 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import flash, request
-from flask_limiter.util import get_remote_address
-from flask_login import current_user
-from flask_wtf import FlaskForm
 
+from reviewsite.forms import Form
 from reviewsite.services.errors import DomainError
 from reviewsite.unit_of_work import unit_of_work
 
 T = TypeVar("T")
 
 
-def attempt(action: Callable[[], T], form: FlaskForm | None = None) -> tuple[bool, T | None]:
+def attempt(action: Callable[[], T], form: Form | None = None) -> tuple[bool, T | None]:
     """Run one service call as the request's unit of work. A domain refusal rolls back and
     becomes a message on the form (or a flash), never a 500 and never half-written data."""
     try:
@@ -32,11 +30,6 @@ def attempt(action: Callable[[], T], form: FlaskForm | None = None) -> tuple[boo
     return True, result
 
 
-def account_or_address() -> str:
-    """A rate-limit key per account for people signed in (beside the per-address default), so a
-    limit holds for one person whatever address they use."""
-    return f"account:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
-
 
 def safe_next(default: str) -> str:
     """Only follow ``next`` to a path on this site (no open redirects)."""
@@ -47,6 +40,6 @@ def safe_next(default: str) -> str:
     return default
 
 
-def form_status(form: FlaskForm) -> int:
+def form_status(form: Form) -> int:
     """422 when a submitted form is shown again with errors, so clients and tests can tell."""
     return 422 if form.errors or form.form_errors else 200

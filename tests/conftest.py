@@ -18,7 +18,7 @@ from flask_migrate import upgrade
 from reviewsite import create_app
 from reviewsite.clock import FrozenClock
 from reviewsite.extensions import cache, db
-from tests.helpers import START, WebClient, app_config
+from tests.helpers import START, WebClient, app_config, use_memory_broker
 
 BACKENDS = [b for b in os.environ.get("REVIEWSITE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 POSTGRES_URL = os.environ.get(
@@ -62,9 +62,7 @@ def session_clock() -> FrozenClock:
 @pytest.fixture(scope="session")
 def app(database_url: str, session_clock: FrozenClock) -> Flask:
     application = create_app(app_config(database_url, session_clock))
-    # Unit tests keep after-commit messages in memory; the real broker is tested with real workers.
-    application.extensions["celery"].conf.broker_url = "memory://"
-    application.extensions["celery"].conf.broker_transport_options = {}
+    use_memory_broker(application)
     with application.app_context():
         upgrade()  # the migrations build the schema: they are tested by every run
     return application

@@ -49,10 +49,19 @@ class WebClient:
         return response
 
     def sign_in_as(self, user_id: int) -> None:
-        """Signed in as Flask-Login records it in the session, without the password check (which
-        is slow by design): for tests that need many people, each signed in once."""
+        """Signed in as Flask-Login records it in the session (the token of a login opened
+        through services.logins, as logging in does), without the password check (which is
+        slow by design): for tests that need many people, each signed in once."""
+        from reviewsite.clock import now_utc
+        from reviewsite.extensions import db
+        from reviewsite.models import User
+        from reviewsite.services import logins
+        from reviewsite.unit_of_work import unit_of_work
+
+        with self.app.app_context(), unit_of_work():
+            token = logins.open_login(db.session.get(User, user_id), now=now_utc())
         with self.http.session_transaction() as session:
-            session["_user_id"] = str(user_id)
+            session["_user_id"] = token
             session["_fresh"] = True
         self._token = None
 
@@ -63,6 +72,8 @@ class WebClient:
 def app_config(database_url: str, clock: Any, **overrides: object) -> dict[str, object]:
     config: dict[str, object] = {
         "TESTING": True,
+        # Asked for by name, as bin/run does: the development mailbox is where the tests read mail.
+        "REVIEWSITE_ENV": "development",
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "CLOCK": clock,
@@ -75,6 +86,15 @@ def app_config(database_url: str, clock: Any, **overrides: object) -> dict[str, 
     }
     config.update(overrides)
     return config
+
+
+def use_memory_broker(app: Flask) -> None:
+    """After-commit messages stay in this process's memory (the real brokers are tested with
+    real workers in tests/processes)."""
+    conf = app.extensions["celery"].conf
+    conf.broker_url = "memory://"
+    conf.broker_transport = None
+    conf.broker_transport_options = {}
 
 
 def submission_footprint(business_id: int) -> dict[str, object]:

@@ -99,7 +99,7 @@ def test_0008_makes_todays_owners_verified_owners_and_rolls_back(backend, tmp_pa
                 f"rating_sum, created_at, listing_version) VALUES (1, 'a', 'A', 'Cafe', 'Leeds', '1 St', '', 0, 0, '{at}', 0),"
                 f" (2, 'b', 'B', 'Cafe', 'Leeds', '2 St', '', 0, 0, '{at}', 0)",
                 "INSERT INTO membership (business_id, user_id, role, created_at) VALUES "
-                f"(1, 1, 'owner', '2026-01-03 10:00:00'), (1, 2, 'staff', '2026-01-04 10:00:00')",
+                "(1, 1, 'owner', '2026-01-03 10:00:00'), (1, 2, 'staff', '2026-01-04 10:00:00')",
             ):
                 connection.execute(sa.text(sql))
         upgrade()

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from reviewsite.forms import Form
 from reviewsite.models import Delivery
 from reviewsite.services import accounts
 from reviewsite.services.notification_kinds import TOPICS, Topic
@@ -15,11 +15,11 @@ DELIVERY_CHOICES = [
 ]
 
 
-def preferences_form(current: dict[str, Delivery], topics: dict[str, Topic] = TOPICS) -> FlaskForm:
+def preferences_form(current: dict[str, Delivery], topics: dict[str, Topic] = TOPICS) -> Form:
     """One radio group per topic the person can choose about; built per request because the
     topics are data."""
 
-    class PreferencesForm(FlaskForm):
+    class PreferencesForm(Form):
         pass
 
     for topic, info in topics.items():
@@ -36,7 +36,7 @@ def time_zone_choices() -> list[SelectChoice]:
             SelectChoice("UTC", "UTC")]
 
 
-class TimeZoneForm(FlaskForm):
+class TimeZoneForm(Form):
     # Checked against the time-zone database by the service, so an unknown zone is refused
     # with a sentence rather than WTForms' "Not a valid choice".
     time_zone = SelectField("Show dates in", choices=[], validate_choice=False)

@@ -3,51 +3,79 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from reviewsite.auth.forms import EmptyForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+from reviewsite import limits
+from reviewsite.auth.forms import (
+    ChangePasswordForm,
+    EmptyForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SignupForm,
+)
 from reviewsite.clock import now_utc
-from reviewsite.extensions import limiter
-from reviewsite.services import accounts, tokens
+from reviewsite.models import User
+from reviewsite.services import accounts, logins, tokens
 from reviewsite.web import attempt, form_status, safe_next
 
 bp = Blueprint("auth", __name__)
 
-AUTH_LIMIT = "10 per minute"
+# One answer for an unknown address, a wrong password and an address not confirmed yet.
+LOGIN_FAILED = ("That email and password do not match an account. If you signed up recently, follow the link "
+                "in the email we sent you first.")
+
+
+def _log_in(user: User, *, remember: bool = False) -> None:
+    """A new login (its token is what the cookies hold), committed before the cookies are set."""
+    attempt(lambda: logins.open_login(user, now=now_utc()))
+    login_user(user, remember=remember)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limits.limited(*limits.SIGNUP)
 def signup():
     form = SignupForm()
     if form.validate_on_submit():
-        ok, user = attempt(
-            lambda: accounts.register(
-                email=form.email.data, password=form.password.data,
-                display_name=form.display_name.data, now=now_utc()),
+        email = accounts.normalise_email(form.email.data)
+        ok, _ = attempt(
+            lambda: accounts.sign_up(email=email, password=form.password.data,
+                                     display_name=form.display_name.data, now=now_utc()),
             form,
         )
         if ok:
-            login_user(user)
-            flash("Welcome! We sent you an email: follow its link to confirm your address.", "success")
-            return redirect(safe_next(url_for("public.home")))
+            # The same page whether the address is new or has an account: the mail says which.
+            flash(f"We sent an email to {email}. Follow the link in it to finish.", "info")
+            return redirect(url_for("auth.check_email"))
     return render_template("auth/signup.html", form=form), form_status(form)
 
 
+@bp.route("/signup/sent")
+def check_email():
+    return render_template(
+        "auth/message.html", title="Check your email",
+        message="Open the email we just sent and follow its link. If nothing arrives within a few minutes, look "
+                "in your spam folder, or sign up again.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limits.limited(*limits.LOGIN)
+@limits.login_failures
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=form.remember.data)
+            _log_in(user, remember=form.remember.data)
             return redirect(safe_next(url_for("public.home")))
-        form.form_errors.append("That email and password do not match an account.")
+        form.form_errors.append(LOGIN_FAILED)
     return render_template("auth/login.html", form=form), form_status(form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     EmptyForm().validate_on_submit()  # CSRFProtect has already checked the token
+    if current_user.is_authenticated:
+        token = current_user.login_token
+        attempt(lambda: logins.end(token, now=now_utc()))
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("public.home"))
@@ -61,30 +89,24 @@ def confirm(token: str):
         return render_template("auth/message.html", title="Cannot confirm", message=str(error)), 400
     attempt(lambda: accounts.confirm_email(user, now=now_utc()))
     flash("Your email address is confirmed.", "success")
-    return redirect(url_for("public.home"))
+    if current_user.is_authenticated:
+        return redirect(url_for("public.home"))
+    flash("Log in to start.", "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/confirm")
 @login_required
 def confirmation():
-    """Where the "confirm your email address" notice leads: whether it is done, and if not, how."""
-    return render_template("auth/confirmation.html", form=EmptyForm())
-
-
-@bp.route("/confirm/resend", methods=["POST"])
-@login_required
-@limiter.limit("3 per minute")
-def resend_confirmation():
-    if current_user.is_confirmed:
-        flash("Your email address is already confirmed.", "info")
-    else:
-        attempt(lambda: accounts.send_confirmation(current_user, now=now_utc()))
-        flash("We sent a new confirmation email.", "success")
-    return redirect(url_for("public.home"))
+    """Where the "confirm your email address" notice leads once it is done: only a confirmed
+    address logs in, so whoever is signed in here has confirmed it (an address whose link
+    expired gets a new way in from signing up again or from a password reset, which confirms
+    it too)."""
+    return render_template("auth/confirmation.html")
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit("5 per minute", methods=["POST"])
+@limits.limited(*limits.FORGOT_PASSWORD)
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -97,7 +119,7 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-@limiter.limit(AUTH_LIMIT, methods=["POST"])
+@limits.limited(*limits.RESET_PASSWORD)
 def reset_password(token: str):
     try:
         user = tokens.user_from_reset_token(token)
@@ -107,7 +129,23 @@ def reset_password(token: str):
     if form.validate_on_submit():
         ok, _ = attempt(lambda: accounts.set_password(user, form.password.data, now=now_utc()), form)
         if ok:
-            login_user(user)
-            flash("Your password is changed.", "success")
+            logout_user()  # whoever was signed in in this browser; every login of the account ended
+            _log_in(user)
+            flash("Your password is changed, and every other session of your account has ended.", "success")
             return redirect(url_for("public.home"))
     return render_template("auth/reset.html", form=form), form_status(form)
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+@login_required
+@limits.limited(*limits.CHANGE_PASSWORD)
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        token = current_user.login_token
+        ok, _ = attempt(lambda: accounts.change_password(current_user, form.current.data, form.password.data,
+                                                         now=now_utc(), keep_login=token), form)
+        if ok:
+            flash("Your password is changed. You are logged out everywhere else.", "success")
+            return redirect(url_for("auth.change_password"))
+    return render_template("auth/password.html", form=form), form_status(form)

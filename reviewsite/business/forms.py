@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from reviewsite.forms import Form
 from reviewsite.services.listing_details import CATEGORIES
 
 
-class BusinessForm(FlaskForm):
+class BusinessForm(Form):
     name = StringField("Business name", validators=[DataRequired(), Length(max=80)])
     category = SelectField("Category", choices=[SelectChoice(c) for c in CATEGORIES], validators=[DataRequired()])
     city = StringField("City", validators=[DataRequired(), Length(max=60)])

@@ -3,9 +3,11 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from reviewsite import limits
 from reviewsite.business.forms import BusinessForm
 from reviewsite.clock import now_utc
 from reviewsite.services import businesses, claims, inbox
+from reviewsite.text import isolate
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("business", __name__)
@@ -13,6 +15,7 @@ bp = Blueprint("business", __name__)
 
 @bp.route("/businesses/new", methods=["GET", "POST"])
 @login_required
+@limits.limited(*limits.LISTING)
 def create():
     form = BusinessForm()
     duplicates: list = []
@@ -32,7 +35,7 @@ def create():
         ok, created = attempt(create_listing, form)
         if ok:
             name, slug = created
-            flash(f"{name} is listed. If you run it, claim it to see and answer its reviews privately.", "success")
+            flash(f"{isolate(name)} is listed. If you run it, claim it to see and answer its reviews privately.", "success")
             return redirect(url_for("public.business", slug=slug))
     # Likely duplicates are a question ("is it one of these?"), not a refusal: 200.
     return render_template("business/new.html", form=form, duplicates=duplicates), \

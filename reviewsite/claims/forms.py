@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from reviewsite.forms import Form
 from wtforms import EmailField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
@@ -9,7 +9,7 @@ from reviewsite.models import ClaimMethod
 from reviewsite.services.claims import REASON_MAX, STATEMENT_MAX, Options
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(Form):
     method = RadioField("How will you prove that you run it?",
                         validators=[InputRequired(message="Choose how you will prove that you run the business.")])
     email = EmailField("Your address at the business's domain", validators=[Optional(), Length(max=254)])
@@ -33,7 +33,7 @@ class ClaimForm(FlaskForm):
         return form
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     decision = RadioField("Decision", choices=[SelectChoice("approve", "Approve: the claimant becomes an owner"),
                                               SelectChoice("reject", "Reject")],
                           validators=[InputRequired(message="Choose approve or reject.")])

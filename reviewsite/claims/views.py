@@ -9,18 +9,18 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from reviewsite import limits
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.claims.forms import ClaimForm, DecisionForm
 from reviewsite.clock import now_utc
-from reviewsite.extensions import db, limiter
+from reviewsite.extensions import db
 from reviewsite.models import BusinessClaim, ClaimStatus
 from reviewsite.services import access, businesses, claims, tokens
+from reviewsite.text import isolate
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("claims", __name__)
 
-# Claims mail a link: bounded per client so the form cannot be used to spam an address.
-MAIL_LIMIT = "10 per hour"
 
 
 def _own_claim_or_404(claim_id: int) -> BusinessClaim:
@@ -32,7 +32,7 @@ def _own_claim_or_404(claim_id: int) -> BusinessClaim:
 
 @bp.route("/b/<slug>/claim", methods=["GET", "POST"])
 @login_required
-@limiter.limit(MAIL_LIMIT, methods=["POST"])
+@limits.limited(*limits.MAIL_TO_AN_ADDRESS)
 def start(slug: str):
     business = businesses.by_slug(slug) or abort(404)
     if access.is_member(current_user, business):
@@ -73,7 +73,7 @@ def _claimant_action(claim_id: int, action, success: str):
 
 @bp.route("/claims/<int:claim_id>/resend", methods=["POST"])
 @login_required
-@limiter.limit(MAIL_LIMIT)
+@limits.limited(*limits.MAIL_TO_AN_ADDRESS)
 def resend(claim_id: int):
     return _claimant_action(claim_id, claims.resend_link, "We sent the link again.")
 
@@ -108,7 +108,7 @@ def verify(token: str):
         return _link_refused("Cannot confirm the claim", claims.CLAIMS.by_state[status], 410)
     form = EmptyForm()
     if form.validate_on_submit():
-        business_name = claim.business.name
+        business_name = isolate(claim.business.name)
         ok, _ = attempt(lambda: claims.verify_by_link(claim, current_user, email=email, now=now_utc()), form)
         if ok:
             flash(f"Confirmed: you are an owner of {business_name}. Its reviews in their make-it-right "

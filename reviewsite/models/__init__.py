@@ -3,6 +3,7 @@
 from reviewsite.models.business import Business, Membership, MemberRole
 from reviewsite.models.business_history import BusinessEvent, ListingChange
 from reviewsite.models.claim import BusinessClaim, ClaimMethod, ClaimStatus
+from reviewsite.models.login import Login
 from reviewsite.models.notification import (
     Delivery,
     DevMail,
@@ -53,6 +54,7 @@ __all__ = [
     "Invitation",
     "InvitationStatus",
     "ListingChange",
+    "Login",
     "MemberRole",
     "Membership",
     "Notification",

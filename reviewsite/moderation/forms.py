@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from reviewsite.forms import Form
 from wtforms import RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -19,7 +19,7 @@ class ChoiceRadio(RadioField):
         super().__init__(*args, validators=[InputRequired(message=message)], **kwargs)
         self.message = message
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: Form) -> None:
         if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(self.message)
 
@@ -28,7 +28,7 @@ def _rule_choices(kind: ItemKind) -> list[SelectChoice]:
     return [SelectChoice(text.rule.value, text.title) for text in rules_for(kind)]
 
 
-class ReportForm(FlaskForm):
+class ReportForm(Form):
     reason = ChoiceRadio("What is wrong with it?", message="Choose a reason from the list.")
     note = TextAreaField("Anything the moderators should know (optional)", validators=[Optional(), Length(max=NOTE_MAX)])
 
@@ -47,7 +47,7 @@ OUTCOME_LABELS = {
 }
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     outcome = ChoiceRadio("Decision", message="Choose a decision.")
     rule = SelectField("The rule", validators=[DataRequired(message="Choose the rule.")])
     facts = TextAreaField("The facts you relied on (sent to the people concerned)",
@@ -59,13 +59,13 @@ class DecisionForm(FlaskForm):
         return self
 
 
-class AppealForm(FlaskForm):
+class AppealForm(Form):
     statement = TextAreaField("Why the decision is wrong",
                               validators=[DataRequired(message="Say why you think the decision is wrong."),
                                           Length(max=STATEMENT_MAX)])
 
 
-class AppealDecisionForm(FlaskForm):
+class AppealDecisionForm(Form):
     verdict = ChoiceRadio("Your decision on the appeal", message="Choose whether the decision stands.",
                           choices=[SelectChoice("uphold", "The decision stands"),
                                    SelectChoice("overturn", "Overturn the decision")])

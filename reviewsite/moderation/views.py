@@ -14,7 +14,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from reviewsite.clock import now_utc
-from reviewsite.extensions import db, limiter
+from reviewsite import limits
+from reviewsite.extensions import db
 from reviewsite.models import Appeal, Decision, ItemKind
 from reviewsite.moderation.forms import AppealDecisionForm, AppealForm, DecisionForm, ReportForm
 from reviewsite.services import (
@@ -28,14 +29,12 @@ from reviewsite.services import (
 )
 from reviewsite.services.errors import DomainError
 from reviewsite.services.rules import RULES, rule_text, rules_for
-from reviewsite.web import account_or_address, attempt, form_status
+from reviewsite.web import attempt, form_status
 
 bp = Blueprint("moderation", __name__)
 bp.add_app_template_global(rule_text, "rule_text")
 bp.add_app_template_global(lambda rule: rule_text(rule).title, "rule_title")
 
-# Reports per person: enough for anyone reporting in good faith, too few to flood the queue.
-REPORT_LIMIT = "10 per hour;30 per day"
 
 
 def moderators_only(view):
@@ -62,8 +61,7 @@ def _item_or_404(kind: str, item_id: int) -> moderated_items.Item:
 
 
 @bp.route("/report/<kind>/<int:item_id>", methods=["GET", "POST"])
-@limiter.limit(REPORT_LIMIT, methods=["POST"])
-@limiter.limit(REPORT_LIMIT, methods=["POST"], key_func=account_or_address)
+@limits.limited(*limits.REPORT)
 @login_required
 def report(kind: str, item_id: int):
     item = _item_or_404(kind, item_id)

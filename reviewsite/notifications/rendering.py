@@ -109,7 +109,7 @@ def _context(notification: Notification, batch: SharedParts) -> dict[str, object
     }
     if notification.kind == "confirm_email":
         context["action_url"] = external_url("auth.confirm", token=tokens.confirmation_token(user))
-    elif notification.kind == "password_reset":
+    elif notification.kind in ("password_reset", "signup_attempt"):
         context["action_url"] = external_url("auth.reset_password", token=tokens.reset_token(user))
     elif notification.kind in identity_links.LINKS:  # claims and invitations
         context["action_url"] = identity_links.LINKS[notification.kind](notification)

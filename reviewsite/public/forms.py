@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from wtforms import BooleanField, Form, SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
+from reviewsite.forms import QueryForm
 from reviewsite.services.listing_details import CATEGORIES
 
 
-class SearchForm(Form):
+class SearchForm(QueryForm):
     """A GET form: no CSRF token (it changes nothing) and no secrets in the URL."""
 
     q = StringField("Name", validators=[Optional(), Length(max=80)])
@@ -26,7 +27,7 @@ STAR_FILTER_CHOICES = [SelectChoice("", "All ratings"),
                        *[SelectChoice(str(n), f"{n} star{'' if n == 1 else 's'} only") for n in range(5, 0, -1)]]
 
 
-class ReviewListForm(Form):
+class ReviewListForm(QueryForm):
     """How a visitor reads a business's reviews (a GET form: it changes nothing). Every value it
     accepts changes the page, so every one is in the page's cache key (public/views.py)."""
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
+from reviewsite.forms import Form
 from reviewsite.models import HoldChoice
 from reviewsite.services.resolution import NOTE_MAX
 from reviewsite.services.reviews import BODY_MAX, RESPONSE_MAX, TITLE_MAX
@@ -28,7 +28,7 @@ class StarsField(RadioField):
             self.data = None
             raise ValueError(STARS_MESSAGE) from exc
 
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: Form) -> None:
         if self.data not in {choice.value for choice in STAR_CHOICES}:
             raise ValidationError(STARS_MESSAGE)
 
@@ -42,7 +42,7 @@ def one_line_break(value: str | None) -> str | None:
 def at_most(limit: int, what: str):
     """The limit said plainly, with the count, never a silent cut (the field has no maxlength)."""
 
-    def check(form: FlaskForm, field) -> None:
+    def check(form: Form, field) -> None:
         used = len((field.data or "").strip())
         if used > limit:
             raise ValidationError(f"{what} can be at most {limit:,} characters; this one has {used:,}. "
@@ -51,7 +51,7 @@ def at_most(limit: int, what: str):
     return check
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     stars = StarsField("Your rating", choices=STAR_CHOICES, coerce=int,
                        validators=[InputRequired(message=STARS_MESSAGE)])
     title = StringField("Title", validators=[DataRequired(), at_most(TITLE_MAX, "The title")])
@@ -88,29 +88,29 @@ def _days(window) -> str:
     return f"{hours} hour{'' if hours == 1 else 's'}"
 
 
-class ResolveForm(FlaskForm):
+class ResolveForm(Form):
     note = TextAreaField("A note for readers (optional)", filters=[one_line_break],
                          validators=[Optional(), at_most(NOTE_MAX, "The note")])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """The second step of something that cannot be undone (withdraw, publish now)."""
 
     confirm = HiddenField(validators=[DataRequired()])
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     body = TextAreaField("Message", filters=[one_line_break], validators=[DataRequired(), at_most(MESSAGE_MAX, "A message")])
     # Set by the "Send anyway" button shown after a warning about condition language.
     send_anyway = BooleanField(default=False)
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(Form):
     body = TextAreaField("Public response", filters=[one_line_break],
                          validators=[Optional(), at_most(RESPONSE_MAX, "The response")])
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(Form):
     hours = SelectField("Give the business more time", coerce=int,
                         choices=[SelectChoice(24, "1 more day"), SelectChoice(48, "2 more days"),
                                  SelectChoice(72, "3 more days"), SelectChoice(168, "7 more days")],
@@ -120,7 +120,7 @@ class ExtendForm(FlaskForm):
 REMEDY_LABELS = {"refund": "Refund", "redo": "Redo the work", "credit": "Credit", "apology": "Apology"}
 
 
-class OfferForm(FlaskForm):
+class OfferForm(Form):
     remedy = SelectField("What you offer", choices=[SelectChoice(k, v) for k, v in REMEDY_LABELS.items()],
                          validators=[DataRequired()])
     note = TextAreaField("Details", filters=[one_line_break], validators=[DataRequired(), at_most(MESSAGE_MAX, "The details")])

@@ -10,13 +10,21 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 from flask_login import current_user, login_required
 
+from reviewsite import limits
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import format_when, now_utc
-from reviewsite.extensions import db, limiter
-from reviewsite.models import Business, RemedyKind, Review, ReviewStatus, Side, ThreadMessage
+from reviewsite.extensions import db
+from reviewsite.forms import Form
+from reviewsite.models import (
+    Business,
+    RemedyKind,
+    Review,
+    ReviewStatus,
+    Side,
+    ThreadMessage,
+)
 from reviewsite.reviews.forms import (
     REMEDY_LABELS,
     ConfirmForm,
@@ -42,7 +50,8 @@ from reviewsite.services import (
 from reviewsite.services import reports as moderation_reports
 from reviewsite.services.conditions import ConditionLanguage
 from reviewsite.services.window import window_policy
-from reviewsite.web import account_or_address, attempt, form_status
+from reviewsite.text import isolate
+from reviewsite.web import attempt, form_status
 
 bp = Blueprint("reviews", __name__)
 
@@ -63,16 +72,17 @@ def _private_review_or_404(review_id: int) -> Review:
 
 @bp.route("/b/<slug>/review", methods=["GET", "POST"])
 @login_required
+@limits.limited(*limits.REVIEW)
 def new(slug: str):
     business = _business_or_404(slug)
     mine = inbox.review_by(current_user, business)
     if mine is not None and request.method == "GET":  # one review per business: lead to it, before any typing
-        flash(f"You have already reviewed {business.name}. Here is your review; you can change it here.", "info")
+        flash(f"You have already reviewed {isolate(business.name)}. Here is your review; you can change it here.", "info")
         return redirect(url_for("reviews.show", review_id=mine.id))
     policy = window_policy()
     form = NewReviewForm.for_policy(policy, business.name)
     if form.validate_on_submit():
-        name = business.name
+        name = isolate(business.name)
         choice = form.choice.data if policy.reviewer_chooses else None
 
         def submit() -> tuple[int, datetime | None]:
@@ -96,10 +106,10 @@ def new(slug: str):
                            own_review=mine), form_status(form)
 
 
-def _private_page(review: Review, status: int = 200, **forms: FlaskForm):
+def _private_page(review: Review, status: int = 200, **forms: Form):
     """The parties' page. Forms not being submitted are built without request data, so a
     failed POST shows only its own form's errors, with what the person typed kept."""
-    context: dict[str, FlaskForm] = {
+    context: dict[str, Form] = {
         "message_form": MessageForm(formdata=None),
         "response_form": ResponseForm(formdata=None, body=review.response_body),
         "extend_form": ExtendForm(formdata=None),
@@ -127,8 +137,8 @@ def show(review_id: int):
     abort(404)
 
 
-def _submit(review_id: int, form_name: str, form_class: type[FlaskForm],
-            action: Callable[[Review, FlaskForm], object], success: str):
+def _submit(review_id: int, form_name: str, form_class: type[Form],
+            action: Callable[[Review, Form], object], success: str):
     """POST handler shared by the thread, response and extension forms: validate the shape,
     call one service, then redirect with a note or show the page again with the errors."""
     review = _private_review_or_404(review_id)
@@ -141,7 +151,7 @@ def _submit(review_id: int, form_name: str, form_class: type[FlaskForm],
     return _private_page(review, 422, **{form_name: form})
 
 
-def _warned(form: FlaskForm, send: Callable[[], object]) -> object:
+def _warned(form: Form, send: Callable[[], object]) -> object:
     """Condition language refused: the form offers "Send anyway" next to the text kept for editing."""
     try:
         return send()
@@ -150,14 +160,9 @@ def _warned(form: FlaskForm, send: Callable[[], object]) -> object:
         raise
 
 
-# Thread messages and offers per person (the lead reconciles these with issue 10's limits).
-THREAD_LIMIT = "60 per hour"
-
-
 @bp.route("/reviews/<int:review_id>/messages", methods=["POST"])
-@limiter.limit(THREAD_LIMIT)
-@limiter.limit(THREAD_LIMIT, key_func=account_or_address)
 @login_required
+@limits.limited(*limits.MESSAGE)
 def post_message(review_id: int):
     return _submit(review_id, "message_form", MessageForm,
                    lambda review, form: _warned(form, lambda: thread.reply(
@@ -166,9 +171,8 @@ def post_message(review_id: int):
 
 
 @bp.route("/reviews/<int:review_id>/offers", methods=["POST"])
-@limiter.limit(THREAD_LIMIT)
-@limiter.limit(THREAD_LIMIT, key_func=account_or_address)
 @login_required
+@limits.limited(*limits.OFFER)
 def make_offer(review_id: int):
     return _submit(review_id, "offer_form", OfferForm,
                    lambda review, form: _warned(form, lambda: thread.offer_remedy(
@@ -256,6 +260,7 @@ def withdraw(review_id: int):
 
 @bp.route("/reviews/<int:review_id>/edit", methods=["GET", "POST"])
 @login_required
+@limits.limited(*limits.REVIEW)
 def revise(review_id: int):
     review = _private_review_or_404(review_id)
     if access.side_of(current_user, review) is not Side.REVIEWER:

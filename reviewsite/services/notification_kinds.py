@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reviewsite.models import Notification
+from reviewsite.text import isolate
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "confirm_email": Kind("Confirm your email address", "Confirm your email address", None),
     "password_reset": Kind("Reset your password", "A password reset was requested", None),
+    # Sign-up with an address that has an account: its owner hears of it, the visitor does not.
+    "signup_attempt": Kind("Someone tried to sign up with your address", "Someone tried to sign up with your address",
+                           None),
     "review_held": Kind(
         "A {stars}-star review of {business} is waiting for you",
         "A {stars}-star review of {business} is in its make-it-right window",
@@ -186,10 +190,10 @@ def _fields(notification: Notification) -> dict[str, object]:
     if notification.kind in STATEMENT_KINDS:
         fields.update(statement_fields(facts))
     for name in ("business", "email", "inviter", "member", "role"):  # facts of business notices
-        fields[name] = facts.get(name, "")
+        fields[name] = isolate(facts.get(name, "")) if facts.get(name) else ""
     review = notification.review
     if review is not None:
-        fields["business"] = review.business.name
+        fields["business"] = isolate(review.business.name)  # shown in subjects and summaries
         fields["stars"] = notification.review_stars or review.stars
         publish_at = notification.review_publish_at
         fields["publish_at"] = f"{publish_at:%Y-%m-%d %H:%M} UTC" if publish_at else ""

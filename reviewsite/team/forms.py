@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from reviewsite.forms import Form
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
@@ -10,16 +10,16 @@ from reviewsite.services import listing_details as details
 ROLE_CHOICES = [SelectChoice("staff", "Staff"), SelectChoice("owner", "Owner")]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField("Their email address", validators=[DataRequired(), Email(), Length(max=254)])
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
 
 
-class ListingForm(FlaskForm):
+class ListingForm(Form):
     name = StringField("Business name", validators=[DataRequired(), Length(max=details.NAME_MAX)])
     category = SelectField("Category", choices=[SelectChoice(c) for c in details.CATEGORIES],
                            validators=[DataRequired()])

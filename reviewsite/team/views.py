@@ -8,21 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_login import current_user, login_required
 
+from reviewsite import limits
 from reviewsite.auth.forms import EmptyForm
 from reviewsite.clock import now_utc
-from reviewsite.extensions import db, limiter
+from reviewsite.extensions import db
 from reviewsite.models import Business, Invitation, InvitationStatus
 from reviewsite.services import access, businesses, listing_details, team, tokens
 from reviewsite.team.forms import InviteForm, ListingForm, RoleForm
+from reviewsite.text import isolate
 from reviewsite.web import attempt, form_status
 
 bp = Blueprint("team", __name__)
 
-# An invitation mails an address: bounded per client so the form cannot be used to spam.
-MAIL_LIMIT = "20 per hour"
 
 
 def _owned_business_or_404(slug: str) -> Business:
@@ -49,7 +57,7 @@ def page(slug: str):
 
 @bp.route("/b/<slug>/team/invite", methods=["POST"])
 @login_required
-@limiter.limit(MAIL_LIMIT)
+@limits.limited(*limits.MAIL_TO_AN_ADDRESS)
 def invite(slug: str):
     business = _owned_business_or_404(slug)
     form = InviteForm()
@@ -128,7 +136,7 @@ def leave(slug: str):
     membership = team.membership_of(business, current_user) or abort(404)
     ok, _ = attempt(lambda: team.remove_member(membership, current_user, now=now_utc()))
     if ok:
-        flash(f"You have left {business.name}.", "success")
+        flash(f"You have left {isolate(business.name)}.", "success")
     return redirect(url_for("business.held_inbox"))
 
 
@@ -156,7 +164,7 @@ def invitation(token: str):
     member = current_user.is_authenticated and access.is_member(current_user, found.business_id)
     form = EmptyForm()
     if current_user.is_authenticated and not member and form.validate_on_submit():
-        business_name = found.business.name
+        business_name = isolate(found.business.name)
         ok, _ = attempt(lambda: team.accept(found, current_user, email=email, now=now_utc()), form)
         if ok:
             flash(f"Welcome to the team of {business_name}. Its reviews in their make-it-right window "

@@ -25,7 +25,7 @@ from reviewsite import create_app
 from reviewsite.clock import FrozenClock
 from reviewsite.extensions import db
 from tests.conftest import reset_postgres_schema
-from tests.helpers import app_config
+from tests.helpers import app_config, use_memory_broker
 
 BROWSER_DB = "reviewsite_test_browser"
 BROWSER_POSTGRES_URL = os.environ.get(
@@ -80,8 +80,7 @@ def live_server() -> Iterator[LiveServer]:
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
     app = create_app(app_config(BROWSER_POSTGRES_URL, clock, SITE_URL="http://placeholder.invalid"))
     assert app.config["WTF_CSRF_ENABLED"] is not False, "CSRF stays on for the browser"
-    app.extensions["celery"].conf.broker_url = "memory://"
-    app.extensions["celery"].conf.broker_transport_options = {}
+    use_memory_broker(app)
     with app.app_context():
         upgrade()
 

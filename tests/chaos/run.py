@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import heapq
-import itertools
 import os
 import random
 import shutil
@@ -65,6 +63,7 @@ from tests.chaos.servers import (
     wait_until,
 )
 from tests.chaos.sink import ChaosHandler, ChaosSink
+from tests.timetable import Timetable
 
 SITE_URL = "http://chaos.test"
 MESSAGE_ID_DOMAIN = "chaos.test"
@@ -83,7 +82,7 @@ RESTART_DELAY_SECONDS = 1.0
 
 # Settings that must not leak in from the operator's shell.
 SETTINGS = (
-    "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_FILESYSTEM_FOLDER", "REVIEWSITE_INSTANCE_DIR", "REVIEWSITE_ENV",
+    "DATABASE_URL", "CELERY_BROKER_URL", "REVIEWSITE_INSTANCE_DIR", "REVIEWSITE_ENV", "HOST", "PORT", "TRUSTED_PROXIES",
     "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS", "MAIL_FROM",
     "MAIL_BACKOFF_BASE_SECONDS", "MAIL_MAX_ATTEMPTS", "MAIL_TIMEOUT_SECONDS", "MAIL_LEASE_SECONDS", "LOW_STAR_MAX", "WINDOW_SECONDS",
     "MAX_EXTENSION_SECONDS", "SWEEP_INTERVAL_SECONDS", "SWEEP_BATCH_SIZE", "MESSAGE_GATHER_SECONDS",
@@ -185,6 +184,7 @@ def build_env(tmp: Path, pg: Postgres, redis: Redis, sink_host: str, sink_port: 
               mail_lease: int = MAIL_LEASE_SECONDS) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
     env.update({
+        "REVIEWSITE_ENV": "production",
         "DATABASE_URL": pg.url(),
         "CELERY_BROKER_URL": redis.url(),
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -195,7 +195,7 @@ def build_env(tmp: Path, pg: Postgres, redis: Redis, sink_host: str, sink_port: 
         "MAIL_LEASE_SECONDS": str(mail_lease),
         "MAIL_BACKOFF_BASE_SECONDS": "1",
         "SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL_SECONDS),
-        "SECRET_KEY": "chaos",
+        "SECRET_KEY": "chaos-run-secret-key-of-forty-characters",
         "SITE_URL": SITE_URL,
         "REVIEWSITE_INSTANCE_DIR": str(tmp / "instance"),
         "MESSAGE_GATHER_SECONDS": "5",
@@ -279,59 +279,18 @@ class Traffic:
         self.ledger = ledger
         self.profile = world.profile
         self.rng = random.Random(world.rng.random())
-        self._heap: list[tuple[float, int, tuple]] = []
-        self._seq = itertools.count()
-        self._cv = threading.Condition()
-        self._stop = False
-        self._busy = 0
-        self.threads = [threading.Thread(target=self._loop, name=f"client{i}", daemon=True)
-                        for i in range(self.profile.client_threads)]
-
-    def schedule(self, at: float, job: tuple) -> None:
-        with self._cv:
-            heapq.heappush(self._heap, (at, next(self._seq), job))
-            self._cv.notify()
+        self.timetable = Timetable(self.profile.client_threads, self._run, ledger.unclear_errors)
+        self.schedule = self.timetable.schedule
+        self.idle = self.timetable.idle
+        self.pending = self.timetable.pending
+        self.stop = self.timetable.stop
 
     def start(self, pairs: list[tuple[int, int]]) -> None:
         start = time.monotonic()
         times = sorted(self.rng.uniform(0, self.profile.traffic_seconds) for _ in pairs)
         for at, pair in zip(times, pairs):
             self.schedule(start + at, ("submit", pair, 1))
-        for thread in self.threads:
-            thread.start()
-
-    def idle(self) -> bool:
-        with self._cv:
-            return not self._heap and self._busy == 0
-
-    def pending(self) -> int:
-        with self._cv:
-            return len(self._heap) + self._busy
-
-    def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify_all()
-
-    def _loop(self) -> None:
-        while True:
-            with self._cv:
-                while True:
-                    if self._stop:
-                        return
-                    if self._heap and self._heap[0][0] <= time.monotonic():
-                        _, _, job = heapq.heappop(self._heap)
-                        self._busy += 1
-                        break
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else 1.0
-                    self._cv.wait(max(0.01, min(timeout, 1.0)))
-            try:
-                self._run(job)
-            except Exception:  # noqa: BLE001 - a harness bug must show, not kill the thread
-                self.ledger.unclear_errors.append(traceback.format_exc(limit=3))
-            finally:
-                with self._cv:
-                    self._busy -= 1
+        self.timetable.start()
 
     def _retry(self, job: tuple, attempt: int, *, limit: int = 8) -> bool:
         if attempt >= limit:

@@ -456,7 +456,9 @@ class Fleet:
         web = self._proc(
             name,
             [str(VENV_BIN / "gunicorn"), "--workers", "2", "--bind", f"{self.place(name).address}:{self.web_port}",
-             "--timeout", "30", "--graceful-timeout", "5", "reviewsite:create_app(migrations=False)"],
+             "--timeout", "30", "--graceful-timeout", "5",
+             "--control-socket", f"{self.env['REVIEWSITE_INSTANCE_DIR']}/{name}.ctl",
+             "reviewsite:create_app(migrations=False)"],
         )
         self.webs.append(web)
         return web

@@ -5,8 +5,8 @@ Two deployments:
 - ``production``: PostgreSQL (a database of its own, reset for every test) and Redis (a db of its
   own, flushed for every test); TEST_PROCESSES_POSTGRES_URL / TEST_PROCESSES_REDIS_URL override
   them, else they are derived from TEST_POSTGRES_URL / TEST_REDIS_URL;
-- ``embedded``: the defaults with no servers, a SQLite file and kombu's filesystem broker, both in
-  the test's tmp dir (REVIEWSITE_INSTANCE_DIR).
+- ``embedded``: the defaults with no servers, a SQLite database and the SQLite broker
+  (reviewsite/broker.py), both in the test's tmp dir (REVIEWSITE_INSTANCE_DIR).
 
 The test process builds the Flask app from the same environment as the subprocesses and commits
 real data through the services; nothing is rolled back. PostgreSQL and Redis are never optional:
@@ -73,7 +73,6 @@ POLL_INTERVAL = 0.1
 _SETTINGS = (
     "DATABASE_URL",
     "CELERY_BROKER_URL",
-    "CELERY_FILESYSTEM_FOLDER",
     "REVIEWSITE_INSTANCE_DIR",
     "REVIEWSITE_ENV",
     "MAIL_SERVER",
@@ -90,6 +89,9 @@ _SETTINGS = (
     "SITE_URL",
     "SECRET_KEY",
     "RATELIMIT_STORAGE_URI",
+    "RATELIMIT_ENABLED",
+    "HOST",
+    "PORT",
 )
 
 T = TypeVar("T")
@@ -207,6 +209,9 @@ def reset_postgres_schema(url: str) -> None:
 def _common_env(tmp: Path) -> dict[str, str | None]:
     return {
         "REVIEWSITE_INSTANCE_DIR": str(tmp),
+        # Both deployments use the development mailbox when no SMTP server is given; the tests
+        # that need one pass MAIL_SERVER. Production's posture is tested in tests/test_config.py.
+        "REVIEWSITE_ENV": "development",
         "SECRET_KEY": "processes-test-secret",
         "SITE_URL": SITE_URL,
         "WINDOW_SECONDS": str(WINDOW_SECONDS),
@@ -239,13 +244,15 @@ def production_deployment(tmp: Path) -> Deployment:
 
 def embedded_deployment(tmp: Path) -> Deployment:
     """No DATABASE_URL and no CELERY_BROKER_URL: the embedded defaults, inside ``tmp``."""
-    deployment = Deployment(
-        "embedded", tmp, {**_common_env(tmp), "CELERY_FILESYSTEM_FOLDER": str(tmp / "broker")}
-    )
+    deployment = Deployment("embedded", tmp, _common_env(tmp))
     deployment.migrate()
     app = deployment._apps[-1]
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp / 'reviewsite.sqlite'}"
-    assert app.config["CELERY"]["broker_url"] == "filesystem://"
+    celery = app.config["CELERY"]
+    assert celery["broker_url"] == f"sqlite:///{tmp / 'broker.sqlite'}"
+    # As bin/run does: the broker's tables exist before the worker and beat start together.
+    subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "reviewsite", "prepare-broker"],
+                   cwd=PROJECT_ROOT, env=deployment.environ(), check=True, capture_output=True)
     return deployment
 
 

@@ -4,12 +4,18 @@ they must not hold an app context while making requests."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy import select
 
-from reviewsite.services import reviews, thread
+from reviewsite.extensions import db
+from reviewsite.models import DevMail, Notification, ThreadMessage, User
+from reviewsite.notifications import delivery
+from reviewsite.services import reviews, thread, tokens
 from reviewsite.unit_of_work import unit_of_work
 from tests.factories import BusinessFactory, MembershipFactory, UserFactory
 
@@ -135,3 +141,46 @@ def identities(app, db_connection, clock):
                     "rejected": rejected.email, "reviewer": reviewer.email, "customer": customer.email,
                     "rival": rival.email, "moderator": moderator.email},
         )
+
+
+def sample_values(app: Flask, world) -> dict[str, dict[str, object]]:
+    """A real value for every argument of every rule, per endpoint where it differs."""
+    with app.app_context():
+        delivery.deliver_pending()
+        reviewer = db.session.scalar(select(User).where(User.email == world.reviewer))
+        common = {
+            "slug": world.shop_slug,
+            "review_id": world.held_id,
+            "notification_id": db.session.scalar(select(Notification.id).where(Notification.recipient_id == reviewer.id)),
+            "message_id": db.session.scalar(select(ThreadMessage.id)),
+            "mail_id": db.session.scalar(select(DevMail.id)),
+            "filename": "site.css",
+            # The pages of claims, teams and moderation: any id will do for the headers (a 404
+            # carries them too); tests/web/test_access_matrix.py walks them with real ones.
+            "kind": "review",
+            "item_id": world.held_id,
+            "claim_id": 1,
+            "appeal_id": 1,
+            "decision_id": 1,
+            "invitation_id": 1,
+            "membership_id": 1,
+        }
+        return {
+            "*": common,
+            "auth.confirm": {"token": tokens.confirmation_token(reviewer)},
+            "auth.reset_password": {"token": tokens.reset_token(reviewer)},
+            "account.unsubscribe": {"token": tokens.unsubscribe_token(reviewer.id, "thread_message")},
+            "claims.verify": {"token": "not-a-claim-link"},
+            "team.invitation": {"token": "not-an-invitation"},
+        }
+
+
+def every_route(app: Flask, values: dict[str, dict[str, object]]) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, url) for every rule: GET where it answers GET, else POST."""
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            arguments = {**values["*"], **values.get(rule.endpoint, {})}
+            missing = rule.arguments - arguments.keys()
+            assert not missing, f"no sample value for {missing} of {rule.rule}: add one"
+            url = app.url_map.bind("localhost").build(rule.endpoint, {a: arguments[a] for a in rule.arguments})
+            yield rule.endpoint, "GET" if "GET" in rule.methods else "POST", url

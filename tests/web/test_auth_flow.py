@@ -32,18 +32,27 @@ def signup(client, email="new@example.com", password="a long password"):
 
 
 def test_signup_confirm_login_logout(app, client):
-    assert signup(client, email="New@Example.com").status_code == 302
+    response = signup(client, email="New@Example.com")
+    assert response.status_code == 302 and response.headers["Location"] == "/signup/sent"
+    page = client.get("/signup/sent").get_data(as_text=True)
+    assert "Check your email" in page and "We sent an email to new@example.com" in page
+    assert "Log in" in page, "signing up does not log in: the emailed link finishes it"
+    # Not before the address is confirmed, with the same answer as a wrong password.
+    refused = client.post("/login", {"email": "new@example.com", "password": "a long password"})
+    assert refused.status_code == 422 and "do not match an account" in refused.get_data(as_text=True)
+
     mail = latest_mail_to(app, "new@example.com")
     assert "Confirm" in mail.subject
-    assert client.get(link_in(mail)).status_code == 302
+    confirmed = client.get(link_in(mail))
+    assert confirmed.status_code == 302 and confirmed.headers["Location"] == "/login"
     with app.app_context():
         assert db.session.scalar(select(User.email_confirmed_at).where(User.email == "new@example.com"))
 
-    client.logout()
-    assert "Log in" in client.get("/").get_data(as_text=True)
     assert client.post("/login", {"email": "new@example.com", "password": "wrong password"}).status_code == 422
     client.login("new@example.com", "a long password")
     assert "Newcomer" in client.get("/").get_data(as_text=True)
+    client.logout()
+    assert "Log in" in client.get("/").get_data(as_text=True)
 
 
 def test_a_tampered_confirmation_link_is_a_clear_400(app, client):
@@ -56,7 +65,6 @@ def test_a_tampered_confirmation_link_is_a_clear_400(app, client):
 
 def test_password_reset_works_once(app, client):
     signup(client)
-    client.logout()
     page = client.post("/password/forgot", {"email": "new@example.com"}).get_data(as_text=True)
     assert "If an account uses that address" in page
     link = link_in(latest_mail_to(app, "new@example.com"))

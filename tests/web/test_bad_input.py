@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Notification, Review, ThreadMessage, User
+from tests.web.conftest import sample_values
 
 HUGE = "x" * 6000
 
@@ -24,7 +27,6 @@ def counts(app) -> dict[str, int]:
         ({"email": "a@example.com", "display_name": "A", "password": "short", "confirm": "short"}, "at least 8"),
         ({"email": "a@example.com", "display_name": "A", "password": "long enough", "confirm": "different!"}, "do not match"),
         ({"email": "a@example.com", "display_name": "", "password": "long enough", "confirm": "long enough"}, "required"),
-        ({"email": "owner@example.com", "display_name": "A", "password": "long enough", "confirm": "long enough"}, "already exists"),
         ({"email": "a@example.com", "display_name": HUGE, "password": "long enough", "confirm": "long enough"}, "60"),
     ],
 )
@@ -150,3 +152,99 @@ def test_extending_past_the_cap_explains_why_on_the_page(app, client, world):
     response = client.post(f"/reviews/{world.held_id}/extend", {"hours": "24"})
     assert response.status_code == 422
     assert "at most 0 more hours" in response.get_data(as_text=True)
+
+
+# -- ids out of range, control characters, bidirectional text (issue 10) -----------------------
+
+OUT_OF_RANGE = (2**31, 10**30)
+
+
+def test_every_id_in_the_url_map_out_of_range_is_404(app, client, world):
+    """PostgreSQL's INTEGER ends at 2**31 - 1: beyond it every route answers 404, on both
+    databases, without asking the database."""
+    client.login(world.reviewer)
+    values = sample_values(app, world)
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        ids = [name for name, converter in rule._converters.items() if converter.__class__.__name__ == "IdConverter"]
+        for name in ids:
+            for huge in OUT_OF_RANGE:
+                url = rule.rule.replace(f"<int:{name}>", str(huge))
+                for other, value in {**values["*"], **values.get(rule.endpoint, {})}.items():
+                    url = re.sub(rf"<(?:\w+:)?{other}>", str(value), url)
+                method = "GET" if "GET" in rule.methods else "POST"
+                response = client.get(url) if method == "GET" else client.post(url)
+                assert response.status_code == 404, (method, url, response.status_code)
+                checked += 1
+    assert checked >= 2 * 10
+
+
+@pytest.mark.parametrize("url", ["/b/corner%00cafe", "/b/corner%1bcafe/review", "/confirm/abc%00def",
+                                 "/password/reset/%07x", "/unsubscribe/x%00"])
+def test_control_characters_in_a_path_are_404(client, world, url):
+    client.login(world.reviewer)
+    assert client.get(url).status_code == 404
+
+
+# Every form with text inputs: (who is signed in, url, a valid submission, its text fields).
+FORMS = [
+    (None, "/signup", {"email": "n@example.com", "display_name": "N", "password": "long enough", "confirm": "long enough"},
+     ["email", "display_name", "password"]),
+    (None, "/login", {"email": "n@example.com", "password": "long enough"}, ["email", "password"]),
+    (None, "/password/forgot", {"email": "n@example.com"}, ["email"]),
+    ("reviewer", "/settings/password", {"current": "x", "password": "long enough", "confirm": "long enough"},
+     ["current", "password"]),
+    ("stranger", "/b/corner-cafe/review", {"stars": "2", "title": "Title", "body": "Body"}, ["title", "body"]),
+    ("reviewer", "/reviews/{held}/edit", {"stars": "2", "title": "Title", "body": "Body"}, ["title", "body"]),
+    ("reviewer", "/reviews/{held}/messages", {"body": "Hello"}, ["body"]),
+    ("owner", "/reviews/{held}/offers", {"remedy": "refund", "note": "We refund"}, ["note"]),
+    ("owner", "/reviews/{held}/response", {"body": "Thanks"}, ["body"]),
+    ("stranger", "/businesses/new", {"name": "New", "category": "Cafe", "city": "Leeds", "address": "1 St",
+                                     "description": "Nice"}, ["name", "city", "address", "description"]),
+]
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x1b", "\x85"])
+@pytest.mark.parametrize("who,url,data,fields", FORMS, ids=[form[1] for form in FORMS])
+def test_control_characters_are_refused_on_every_text_input(app, client, world, who, url, data, fields, character):
+    if who is not None:
+        client.login(getattr(world, who))
+    url = url.format(held=world.held_id)
+    for field in fields:
+        before = counts(app)
+        response = client.post(url, {**data, field: f"a{character}b"})
+        assert response.status_code == 422, (field, response.status_code)
+        assert "Remove the invisible control characters from this field." in response.get_data(as_text=True)
+        assert counts(app) == before
+
+
+@pytest.mark.parametrize("field", ["body", "description"])
+def test_a_text_area_keeps_line_breaks_and_tabs(app, client, world, field):
+    client.login(world.stranger)
+    if field == "body":
+        response = client.post("/b/corner-cafe/review", {"stars": "5", "title": "T", "body": "one\r\ntwo\tthree"})
+    else:
+        response = client.post("/businesses/new", {"name": "Tabs", "category": "Cafe", "city": "Leeds",
+                                                   "address": "1 St", "description": "one\r\ntwo\tthree"})
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize("query", ["q=caf%00e", "city=Lee%00ds", "q=%1b%5b31m"])
+def test_control_characters_in_the_search_box_are_a_message_not_a_503(client, query):
+    response = client.get(f"/businesses?{query}")
+    assert response.status_code == 400
+    assert "Remove the invisible control characters from this field." in response.get_data(as_text=True)
+
+
+def test_bidirectional_overrides_are_shown_isolated(app, client, world):
+    """A name with U+202E (right-to-left override) cannot reverse the text around it: in a page
+    it is inside <bdi>, where markup cannot go (the flashed message) between FSI and PDI."""
+    client.login(world.stranger)
+    spoof = "Evil\u202eEvil"
+    response = client.post("/businesses/new", {"name": spoof, "category": "Cafe", "city": "Le\u202eeds",
+                                               "address": "1 St", "description": ""}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert f"\u2068{spoof}\u2069 is listed" in page
+    assert f"<h1><bdi>{spoof}</bdi></h1>" in page and "<bdi>Le\u202eeds</bdi>" in page
+    for url in ("/businesses?q=Evil", "/"):
+        assert f"<bdi>{spoof}</bdi>" in client.get(url).get_data(as_text=True), url

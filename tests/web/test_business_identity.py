@@ -123,7 +123,7 @@ def test_a_second_pending_claim_is_refused_on_the_form(app, client, identities):
 def test_a_member_is_told_they_already_belong(client, identities):
     client.sign_in_as(identities.ids["staff"])
     page = client.get(f"/b/{identities.shop_slug}/claim").get_data(as_text=True)
-    assert "You already act for Corner Cafe" in page and "Claim the business" not in page
+    assert "You already act for <bdi>Corner Cafe</bdi>" in page and "Claim the business" not in page
 
 
 def test_the_claim_link_is_single_use_and_every_bad_link_is_a_clear_4xx(app, client, identities, clock):
@@ -217,7 +217,7 @@ def test_an_invitation_is_accepted_once_through_its_link(app, client, identities
         token = tokens.invitation_token(invitation.id, invitation.email)
     visitor = make_client()
     page = visitor.get(f"/invitations/{token}").get_data(as_text=True)
-    assert "Join the team of Corner Cafe" in page and "Log in to accept" in page
+    assert "Join the team of <bdi>Corner Cafe</bdi>" in page and "Log in to accept" in page
     client.sign_in_as(identities.ids["customer"])
     assert client.post(f"/invitations/{token}").status_code == 302
     assert "Corner Cafe" in client.get("/inbox").get_data(as_text=True)

@@ -103,6 +103,6 @@ def test_what_a_removed_member_wrote_stays_under_their_name_and_the_business(cli
     w = after_the_fact
     client.sign_in_as(w.ids["reviewer"])
     body = client.get(f"/reviews/{w.held_id}").get_data(as_text=True)
-    assert "Remy here, looking into it." in body and "Remy" in body and "for Corner Cafe" in body
+    assert "Remy here, looking into it." in body and "Remy" in body and "for <bdi>Corner Cafe</bdi>" in body
     for email in w.emails.values():
         assert email not in body, "the reviewer sees names, never addresses"

@@ -108,7 +108,7 @@ def test_a_moderator_who_belongs_to_the_business_may_look_but_not_decide(app, cl
         MembershipFactory(business=db.session.get(Business, site.shop_id), user=find_by_email(site.mod), role="staff")
     client.login(site.mod)
     page = page_html(client, f"/moderation/cases/review/{site.good_id}")
-    assert "You belong to Corner Cafe, so you cannot decide" in page and 'name="facts"' not in page
+    assert "You belong to <bdi>Corner Cafe</bdi>, so you cannot decide" in page and 'name="facts"' not in page
     assert "You belong to this business" in page_html(client, "/moderation")
     before = written(app)
     response = client.post(f"/moderation/cases/review/{site.good_id}",
@@ -229,7 +229,7 @@ def test_a_conditioned_offer_is_stopped_then_flagged_if_sent_anyway(app, client,
     queue = page_html(client, "/moderation")
     assert "Flagged automatically" in queue and "An offer from Corner Cafe in a private thread" in queue
     case = page_html(client, f"/moderation/cases/message/{flagged.group(2)}")
-    assert CONDITION in case and "Sent anyway after the warning" in case and "by Casey" in case
+    assert CONDITION in case and "Sent anyway after the warning" in case and "by <bdi>Casey</bdi>" in case
 
 
 def test_messages_from_the_reviewer_are_never_stopped(app, client, site):

@@ -67,10 +67,10 @@ def test_a_signed_in_visitor_never_gets_the_anonymous_page_nor_the_reverse(app, 
     owner = make_client()
     owner.login(world.owner)
     mine = page_html(owner, PAGE)
-    assert "Signed in as <strong>Olive</strong>" in mine and "Open your inbox" in mine
+    assert "Signed in as <strong><bdi>Olive</bdi></strong>" in mine and "Open your inbox" in mine
     reviewer = make_client()
     reviewer.login(world.reviewer)
-    assert "Signed in as <strong>Casey</strong>" in page_html(reviewer, SEARCH)
+    assert "Signed in as <strong><bdi>Casey</bdi></strong>" in page_html(reviewer, SEARCH)
 
     for url in (PAGE, SEARCH):
         page = page_html(make_client(), url)
@@ -126,7 +126,7 @@ def test_a_remembered_visitor_whose_session_ended_is_still_recognised(world, mak
     assert visitor.http.get_cookie("remember_token") is not None
     visitor.http.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
     page = page_html(visitor, PAGE)
-    assert "Signed in as <strong>Casey</strong>" in page and "Log in" not in page
+    assert "Signed in as <strong><bdi>Casey</bdi></strong>" in page and "Log in" not in page
 
 
 def test_a_held_review_never_shows_its_words_even_cached(app, world, make_client):

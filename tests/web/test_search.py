@@ -24,7 +24,7 @@ def listings(app, db_connection):
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r'<h3 class="card-title"><a href="[^"]+">([^<]+)</a></h3>', html)
+    return re.findall(r'<h3 class="card-title"><a href="[^"]+"><bdi>([^<]+)</bdi></a></h3>', html)
 
 
 def search(client, query: str, status: int = 200) -> str:

@@ -1,0 +1,83 @@
+"""Response headers and request facts that keep the site locked by default.
+
+- Flask-Talisman sets a strict Content-Security-Policy (scripts, styles, images and fonts from
+  this site only, so no inline script or style runs: a stored ``<script>`` that slipped past
+  escaping would be dead), ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` (no
+  clickjacking), ``X-Content-Type-Options: nosniff``, a Referrer-Policy that sends no path to
+  other sites (paths hold tokens: ``/password/reset/<token>``) and, in production, HSTS.
+- ``Cache-Control: no-store`` on every response that may show private data: everything a
+  signed-in person gets and every page but the public ones (token pages, forms with a CSRF
+  token, the development mailbox). What a visitor who is not signed in sees of the public pages
+  stays cacheable, and so do the static files.
+- Behind ``TRUSTED_PROXIES`` reverse proxies, the client's address (rate limits, the mailbox's
+  loopback check) and scheme (HSTS, secure cookies) come from their X-Forwarded-* headers.
+"""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+
+from flask import Flask, Response, request
+from flask_login import current_user
+from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from reviewsite.config import DEVELOPMENT
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self'",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+}
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+HSTS_SECONDS = 365 * 24 * 3600
+
+# The same for every visitor who is not signed in (the page cache serves them whole).
+PUBLIC_ENDPOINTS = frozenset({"public.home", "public.search", "public.business", "reviews.show",
+                              "public.how_reviews_work", "moderation.rules", "moderation.transparency",
+                              "team.listing_history"})
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _no_store_unless_public(response: Response) -> Response:
+    if request.endpoint == "static":
+        return response
+    if request.endpoint not in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    # One per app, not one shared object bound to each app in turn: Talisman keeps its settings
+    # (and the app) on itself, so a second app would change the first one's headers.
+    app.extensions["talisman"] = Talisman(
+        app,
+        # TLS ends at the proxy in front of the site; redirecting here would loop behind one that
+        # does not say X-Forwarded-Proto. HSTS (sent on https requests) keeps browsers on https.
+        force_https=False,
+        strict_transport_security=app.config["REVIEWSITE_ENV"] != DEVELOPMENT,
+        strict_transport_security_max_age=HSTS_SECONDS,
+        frame_options="DENY",
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy=REFERRER_POLICY,
+        # Talisman would otherwise force its own cookie settings onto the app's on every request.
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        session_cookie_samesite=app.config["SESSION_COOKIE_SAMESITE"],
+    )
+    app.after_request(_no_store_unless_public)
