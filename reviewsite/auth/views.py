@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from reviewsite import limits
@@ -24,6 +24,10 @@ LOGIN_FAILED = ("That email and password do not match an account. If you signed 
                 "in the email we sent you first.")
 
 
+# The session key for the page a person signing up was on its way to (checked by safe_next).
+AFTER_CONFIRMATION = "after_confirmation"
+
+
 def _log_in(user: User, *, remember: bool = False) -> None:
     """A new login (its token is what the cookies hold), committed before the cookies are set."""
     attempt(lambda: logins.open_login(user, now=now_utc()))
@@ -42,6 +46,11 @@ def signup():
             form,
         )
         if ok:
+            # Where the person was going (an invitation, a claim): the confirmation link, opened
+            # in this browser, leads back there through the log-in.
+            going = safe_next("")
+            if going:
+                session[AFTER_CONFIRMATION] = going
             # The same page whether the address is new or has an account: the mail says which.
             flash(f"We sent an email to {email}. Follow the link in it to finish.", "info")
             return redirect(url_for("auth.check_email"))
@@ -89,10 +98,11 @@ def confirm(token: str):
         return render_template("auth/message.html", title="Cannot confirm", message=str(error)), 400
     attempt(lambda: accounts.confirm_email(user, now=now_utc()))
     flash("Your email address is confirmed.", "success")
+    going = session.pop(AFTER_CONFIRMATION, None)
     if current_user.is_authenticated:
-        return redirect(url_for("public.home"))
+        return redirect(going or url_for("public.home"))
     flash("Log in to start.", "info")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.login", next=going) if going else url_for("auth.login"))
 
 
 @bp.route("/confirm")
