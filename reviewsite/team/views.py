@@ -81,7 +81,7 @@ def _member_action(slug: str, membership_id: int, action: Callable, success: str
     if not form.validate_on_submit():
         flash("Choose owner or staff.", "error")
         return redirect(url_for("team.page", slug=slug))
-    name = membership.user.display_name
+    name = isolate(membership.user.display_name)
     ok, _ = attempt(lambda: action(membership, form))
     if ok:
         flash(success.format(name=name), "success")
