@@ -8,8 +8,9 @@ It starts ``bin/run`` (supervisord running the Procfile's web, worker and beat o
 defaults: a SQLite database, the SQLite broker and the development mailbox) in a temporary
 instance folder on a free port, with a make-it-right window of a few seconds and a sweep every
 second. People sign up, confirm their address with the link from the development mailbox, log
-in; owners list businesses; reviewers write reviews (most low-star, so held), and both sides
-talk in the private thread of each held review. Everything goes over HTTP, within the site's
+in; owners list businesses and claim them with the link mailed to their address at each one's
+website (before the timed traffic starts); reviewers write reviews (most low-star, so held),
+and both sides talk in the private thread of each held review. Everything goes over HTTP, within the site's
 rate limits. Every few seconds it asks supervisord (over its socket) which processes run.
 
 At the end it waits for the last windows to close and checks every review the site
@@ -59,6 +60,9 @@ LATE_AFTER_SECONDS = SWEEP_INTERVAL_SECONDS + 3
 PASSWORD = "soak password 1234"
 OWNERS = 6
 BUSINESSES_PER_OWNER = 2
+# One city per listing: shops alike in one city would be likely duplicates.
+CITIES = ("Leeds", "York", "Bath", "Hull", "Derby", "Bristol", "Exeter", "Truro", "Durham", "Carlisle",
+          "Chester", "Wells", "Ripon", "Lincoln")
 # Below the site's limits for one address (reviewsite/limits.py): 300 reviews an hour, 10
 # sign-ups a minute; each reviewer writes at most 9 reviews an hour (the limit is 10).
 REVIEWS_PER_MINUTE = 4.0
@@ -199,6 +203,7 @@ class Traffic:
         self.people: list[Person] = []
         self.owner_of: dict[str, Person] = {}  # business slug -> its owner
         self._serial = itertools.count(1)
+        self._listings = itertools.count(0)
         self.last_signup = 0.0
         self.timetable = Timetable(CLIENT_THREADS, lambda job: getattr(self, f"_{job[0]}")(*job[1:]),
                                    self.ledger.errors)
@@ -258,20 +263,14 @@ class Traffic:
             self.ledger.errors.append(f"sign-up of {person.email} never answered 302")
 
     def _confirm(self, person: Person, attempt: int) -> None:
-        """The confirmation mail through the development mailbox (found by its id, which the
-        database gives: the mailbox lists only the latest 200)."""
-        with self.site.database() as db:
-            row = db.execute("SELECT id FROM dev_mail WHERE to_addr = ? AND subject = ? ORDER BY id DESC LIMIT 1",
-                             (person.email, "Confirm your email address")).fetchone()
-        mail = self._send(person, "GET", f"/dev/mailbox/{row[0]}") if row else None
-        link = re.search(rf"http://127\.0\.0\.1:{self.site.port}(/confirm/[^\s<\"]+)", mail.body) if mail else None
+        link = self._mailed_link(person, person.email, "/confirm/")
         if link is None:
             if attempt < 60:
                 self.at(1, "confirm", person, attempt + 1)
             else:
                 self.ledger.errors.append(f"no confirmation mail for {person.email} after 60 s")
             return
-        response = self._send(person, "GET", link.group(1), keep_cookies=True)
+        response = self._send(person, "GET", link, keep_cookies=True)
         if response is not None and response.status == 302:
             self.ledger.count("confirmations")
             self.at(0.5, "login", person, 1)
@@ -292,14 +291,56 @@ class Traffic:
             person.ready = True
 
     def _listing(self, person: Person, attempt: int) -> None:
-        name = f"Soak Shop {next(self._serial)}"
-        response = self._form(person, "/businesses/new", {"name": name, "category": "Cafe", "city": "Leeds",
-                                                          "address": "1 Soak Street", "description": "Soup."})
+        # Distinct businesses, as real owners list: the same address or a like name in one city
+        # would be asked "is it one of these?" (a likely duplicate).
+        serial = next(self._listings)
+        city = f"{CITIES[serial % len(CITIES)]}{'' if serial < len(CITIES) else f' {serial}'}"
+        domain = f"shop{serial}.soak.example"
+        response = self._form(person, "/businesses/new", {"name": f"Soak Shop {serial}", "category": "Cafe",
+                                                          "city": city, "address": f"{serial} Soak Street",
+                                                          "website": f"https://{domain}", "description": "Soup."})
         if response is not None and response.status == 302 and response.location_path.startswith("/b/"):
-            self.owner_of[response.location_path[len("/b/"):]] = person
             self.ledger.count("listings")
+            self.at(0.5, "claim", person, response.location_path[len("/b/"):], f"owner@{domain}", 1)
+        elif response is not None and response.status == 200:
+            self.ledger.errors.append(f"listing by {person.email} was asked about likely duplicates")
         elif attempt < 10:
             self.at(3, "listing", person, attempt + 1)
+
+    def _claim(self, person: Person, slug: str, email: str, attempt: int) -> None:
+        """The lister claims the listing with a link to their address at its website's domain:
+        only a verified owner sees its held reviews and talks in their threads."""
+        response = self._form(person, f"/b/{slug}/claim", {"method": "website_email", "email": email})
+        if response is not None and response.status == 302 and response.location_path.startswith("/claims/"):
+            self.at(1, "verify", person, slug, email, 1)
+        elif attempt < 10:
+            self.at(3, "claim", person, slug, email, attempt + 1)
+        else:
+            self.ledger.errors.append(f"claim of {slug} never answered 302")
+
+    def _verify(self, person: Person, slug: str, email: str, attempt: int) -> None:
+        link = self._mailed_link(person, email, "/claims/verify/")
+        if link is None:
+            if attempt < 60:
+                self.at(1, "verify", person, slug, email, attempt + 1)
+            else:
+                self.ledger.errors.append(f"no claim mail to {email} after 60 s")
+            return
+        response = self._form(person, link, {})
+        if response is not None and response.status == 302:
+            self.ledger.count("claims_verified")
+            self.owner_of[slug] = person
+        elif attempt < 60:
+            self.at(2, "verify", person, slug, email, attempt + 1)
+
+    def _mailed_link(self, person: Person, to: str, path: str) -> str | None:
+        """The newest link under ``path`` in mail to ``to``, read in the development mailbox (the
+        mail found by its id, which the database gives: the mailbox lists only the latest 200)."""
+        with self.site.database() as db:
+            row = db.execute("SELECT id FROM dev_mail WHERE to_addr = ? ORDER BY id DESC LIMIT 1", (to,)).fetchone()
+        mail = self._send(person, "GET", f"/dev/mailbox/{row[0]}") if row else None
+        found = re.search(rf"http://127\.0\.0\.1:{self.site.port}({re.escape(path)}[^\s<\"]+)", mail.body) if mail else None
+        return found.group(1) if found else None
 
     def next_review(self) -> None:
         """One review by someone who may still write one (limits, businesses left)."""
@@ -467,6 +508,14 @@ def main(argv: list[str] | None = None) -> int:
         traffic.start()
         for _ in range(OWNERS):
             traffic.new_person(owner=True)
+        # The owners' set-up (sign up, confirm, log in, list, claim, verify) before the timed
+        # traffic: reviews go to verified listings, whose owners answer in the threads.
+        deadline = time.monotonic() + 180
+        while len(traffic.owner_of) < OWNERS * BUSINESSES_PER_OWNER and time.monotonic() < deadline:
+            time.sleep(0.5)
+        say(f"{len(traffic.owner_of)} listings claimed and verified by their owners")
+        if not traffic.owner_of:
+            raise RuntimeError("no owner verified a listing within 180 s: " + "; ".join(traffic.ledger.errors[:5]))
         duration = args.minutes * 60
         started = time.monotonic()
         kills = {started + duration * share: name for share, name in zip((0.25, 0.5, 0.75), ("worker", "beat", "web"))
