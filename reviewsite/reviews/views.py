@@ -59,7 +59,7 @@ bp = Blueprint("reviews", __name__)
 def _business_or_404(slug: str) -> Business:
     business = businesses.by_slug(slug) or abort(404)
     if public_moderation.listing_removal(business.id) is not None:
-        abort(410)  # moderators removed the listing: nothing to review
+        abort(410, description="Moderators removed this listing, so it takes no new reviews.")
     return business
 
 

@@ -312,6 +312,10 @@ def test_a_removed_listing_answers_410_with_its_line(app, client, make_client, s
             response = other.get("/b/corner-cafe")
             assert response.status_code == 410
             assert "This listing was removed by moderators on 02 Mar 2026" in response.get_data(as_text=True)
+        if viewer:  # and its review form says why it takes none
+            form = other.get("/b/corner-cafe/review")
+            assert form.status_code == 410
+            assert "Moderators removed this listing, so it takes no new reviews." in form.get_data(as_text=True)
 
 
 # -- public pages -----------------------------------------------------------------------------------
