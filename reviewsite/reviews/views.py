@@ -82,7 +82,8 @@ def new(slug: str):
     policy = window_policy()
     form = NewReviewForm.for_policy(policy, business.name)
     if form.validate_on_submit():
-        name = isolate(business.name)
+        # Read before the commit expires the rows: saves a query of each after it.
+        name, time_zone = isolate(business.name), current_user.time_zone
         choice = form.choice.data if policy.reviewer_chooses else None
 
         def submit() -> tuple[int, datetime | None]:
@@ -97,7 +98,7 @@ def new(slug: str):
             review_id, held_until = submitted
             if held_until is not None:
                 flash(f"Thank you. {name} hears it privately first and can make it right; "
-                      f"your review is published on {format_when(held_until, current_user.time_zone)} "
+                      f"your review is published on {format_when(held_until, time_zone)} "
                       f"whatever happens.", "success")
             else:
                 flash("Thank you. Your review is published.", "success")
