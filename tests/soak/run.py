@@ -10,8 +10,9 @@ instance folder on a free port, with a make-it-right window of a few seconds and
 second. People sign up, confirm their address with the link from the development mailbox, log
 in; owners list businesses and claim them with the link mailed to their address at each one's
 website (before the timed traffic starts); reviewers write reviews (most low-star, so held),
-and both sides talk in the private thread of each held review. Everything goes over HTTP, within the site's
-rate limits. Every few seconds it asks supervisord (over its socket) which processes run.
+and both sides talk in the private thread of each held review. Everything goes over HTTP, within
+the site's rate limits. Every few seconds it asks supervisord (over its socket) which processes
+run.
 
 At the end it waits for the last windows to close and checks every review the site
 acknowledged against the database: published on time, published late (more than the sweep
@@ -339,7 +340,9 @@ class Traffic:
         with self.site.database() as db:
             row = db.execute("SELECT id FROM dev_mail WHERE to_addr = ? ORDER BY id DESC LIMIT 1", (to,)).fetchone()
         mail = self._send(person, "GET", f"/dev/mailbox/{row[0]}") if row else None
-        found = re.search(rf"http://127\.0\.0\.1:{self.site.port}({re.escape(path)}[^\s<\"]+)", mail.body) if mail else None
+        if mail is None:
+            return None
+        found = re.search(rf"http://127\.0\.0\.1:{self.site.port}({re.escape(path)}[^\s<\"]+)", mail.body)
         return found.group(1) if found else None
 
     def next_review(self) -> None:
