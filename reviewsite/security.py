@@ -5,10 +5,11 @@
   escaping would be dead), ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` (no
   clickjacking), ``X-Content-Type-Options: nosniff``, a Referrer-Policy that sends no path to
   other sites (paths hold tokens: ``/password/reset/<token>``) and, in production, HSTS.
-- ``Cache-Control: no-store`` on every response that may show private data: everything a
-  signed-in person gets and every page but the public ones (token pages, forms with a CSRF
-  token, the development mailbox). What a visitor who is not signed in sees of the public pages
-  stays cacheable, and so do the static files.
+- ``Cache-Control: no-store`` on every response that may show private data: every page but the
+  public ones (token pages, forms with a CSRF token, the development mailbox), and the public
+  ones too for a request that carries a session or remember-me cookie (a signed-in person, or a
+  flashed message). What a visitor without either sees of the public pages stays cacheable
+  (:func:`seen_alike`, the same rule as the page cache's), and so do the static files.
 - Behind ``TRUSTED_PROXIES`` reverse proxies, the client's address (rate limits, the mailbox's
   loopback check) and scheme (HSTS, secure cookies) come from their X-Forwarded-* headers.
 """
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, current_app, request
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_DEFAULT
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -52,10 +53,20 @@ def is_loopback(address: str | None) -> bool:
         return False
 
 
+def seen_alike() -> bool:
+    """Whether this request gets the page everyone who is not signed in gets: it carries neither
+    a session cookie nor a remember-me cookie, so Flask-Login can find nobody in it, and a page
+    made for it holds nothing of one person's (no name, no flashed message, no CSRF token)."""
+    cookies = request.cookies
+    config = current_app.config
+    remember = config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE_DEFAULT)
+    return config["SESSION_COOKIE_NAME"] not in cookies and remember not in cookies
+
+
 def _no_store_unless_public(response: Response) -> Response:
     if request.endpoint == "static":
         return response
-    if request.endpoint not in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+    if request.endpoint not in PUBLIC_ENDPOINTS or not seen_alike():
         response.headers["Cache-Control"] = "no-store"
     return response
 

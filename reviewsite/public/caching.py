@@ -1,9 +1,10 @@
 """HTTP caching of the public pages that every visitor who is not signed in sees alike.
 
-Who gets a shared page: a request with neither a session cookie nor a remember-me cookie.
-Flask-Login can find nobody in such a request, and the page then holds nothing of one person's
-(no name in the header, no flashed message, no CSRF token), so one copy serves them all, here and
-in any proxy or CDN in front. Everybody else gets the page rendered for them.
+Who gets a shared page: a request with neither a session cookie nor a remember-me cookie
+(``security.seen_alike``). Flask-Login can find nobody in such a request, and the page then
+holds nothing of one person's (no name in the header, no flashed message, no CSRF token), so one
+copy serves them all, here and in any proxy or CDN in front. Everybody else gets the page
+rendered for them.
 
 How: the page is keyed on everything it shows besides the code, which the view reads first in
 one small query: the arguments it uses and the stamp of each business on it (see
@@ -30,17 +31,9 @@ import hashlib
 from collections.abc import Callable
 
 from flask import Response, current_app, make_response, request, session
-from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_DEFAULT
 
 from reviewsite.extensions import cache
-
-
-def seen_alike() -> bool:
-    """Whether this request gets the page everyone who is not signed in gets."""
-    cookies = request.cookies
-    config = current_app.config
-    remember = config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE_DEFAULT)
-    return config["SESSION_COOKIE_NAME"] not in cookies and remember not in cookies
+from reviewsite.security import seen_alike
 
 
 def public_page(parts: Callable[[], tuple], render: Callable[[], str]) -> Response:

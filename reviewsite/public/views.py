@@ -16,6 +16,9 @@ from reviewsite.services.window import window_policy
 
 bp = Blueprint("public", __name__)
 
+# The query arguments a business page's review list reads: one per field of its form.
+LIST_ARGUMENTS = tuple(field.name for field in ReviewListForm())
+
 
 @bp.route("/")
 def home():
@@ -44,22 +47,23 @@ def search():
 
 @bp.route("/b/<slug>")
 def business(slug: str):
+    number = request.args.get("page", 1, type=int)
+    now = now_utc()
+    # What the page shows besides the code: the business's stamp, the page, the order and
+    # filters as typed (the form reads them only on a render: a cached page needs no form, and
+    # arguments it refuses give 400, which is never stored), and the first day of the record's
+    # 12 months (it moves once a day).
+    return caching.public_page(
+        lambda: (listings.stamp(slug, now=now) or abort(404), number,
+                 tuple(request.args.get(name, "") for name in LIST_ARGUMENTS), record.period_start(now)),
+        lambda: _business_page(slug, number, now))
+
+
+def _business_page(slug: str, number: int, now: datetime) -> str:
     form = ReviewListForm(request.args)
     if not form.validate():
         errors = " ".join(error for errors in form.errors.values() for error in errors)
         abort(400, description=f"We cannot show the reviews that way. {errors}")
-    number = request.args.get("page", 1, type=int)
-    terms = form.terms()
-    now = now_utc()
-    # What the page shows besides the code: the business's stamp, the page and the order and
-    # filters asked for, and the first day of the record's 12 months (it moves once a day).
-    return caching.public_page(
-        lambda: (listings.stamp(slug, now=now) or abort(404), number, tuple(terms.values()),
-                 record.period_start(now)),
-        lambda: _business_page(slug, number, form, now))
-
-
-def _business_page(slug: str, number: int, form: ReviewListForm, now: datetime) -> str:
     found = businesses.by_slug(slug) or abort(404)
     removal = public_moderation.listing_removal(found.id)
     if removal is not None:  # 410 Gone, with the public line; never stored by the page cache

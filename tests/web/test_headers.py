@@ -67,6 +67,18 @@ def test_a_signed_in_persons_public_pages_are_not_stored(world, client):
     assert client.get("/b/corner-cafe").headers["Cache-Control"] == "no-store"
 
 
+def test_a_visitor_with_a_session_is_not_stored(world, client):
+    """A visitor who opened a form has a session (its CSRF token) though nobody is signed in:
+    the page rendered for them is theirs (it may show a flashed message), so no browser or
+    proxy keeps it, as the page cache does not."""
+    client.csrf_token()  # GET /login
+    assert client.http.get_cookie("session") is not None
+    response = client.get("/b/corner-cafe")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in response.headers
+
+
 def test_errors_carry_the_headers_too(client):
     response = client.get("/reviews/" + "9" * 30)
     assert response.status_code == 404
