@@ -64,9 +64,9 @@ def _business_page(slug: str, number: int, now: datetime) -> str:
     if not form.validate():
         errors = " ".join(error for errors in form.errors.values() for error in errors)
         abort(400, description=f"We cannot show the reviews that way. {errors}")
-    found = businesses.by_slug(slug) or abort(404)
-    removal = public_moderation.listing_removal(found.id)
-    if removal is not None:  # 410 Gone, with the public line; never stored by the page cache
+    found, removed = public_moderation.with_removal(slug) or abort(404)
+    if removed:  # 410 Gone, with the public line; never stored by the page cache
+        removal = public_moderation.listing_removal(found.id)
         abort(make_response(render_template("moderation/listing_removed.html", business=found, removal=removal), 410))
     terms = form.terms()
     held = listings.held_summary(found, now=now)

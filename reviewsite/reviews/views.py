@@ -38,7 +38,6 @@ from reviewsite.reviews.forms import (
 )
 from reviewsite.services import (
     access,
-    businesses,
     inbox,
     listings,
     public_moderation,
@@ -57,8 +56,8 @@ bp = Blueprint("reviews", __name__)
 
 
 def _business_or_404(slug: str) -> Business:
-    business = businesses.by_slug(slug) or abort(404)
-    if public_moderation.listing_removal(business.id) is not None:
+    business, removed = public_moderation.with_removal(slug) or abort(404)
+    if removed:
         abort(410, description="Moderators removed this listing, so it takes no new reviews.")
     return business
 
@@ -75,8 +74,10 @@ def _private_review_or_404(review_id: int) -> Review:
 @limits.limited(*limits.REVIEW)
 def new(slug: str):
     business = _business_or_404(slug)
-    mine = inbox.review_by(current_user, business)
-    if mine is not None and request.method == "GET":  # one review per business: lead to it, before any typing
+    # One review per business: lead to it, before any typing. A POST needs no look-up (the
+    # database refuses a second review); only the form shown again with errors names it.
+    mine = inbox.review_by(current_user, business) if request.method == "GET" else None
+    if mine is not None:
         flash(f"You have already reviewed {isolate(business.name)}. Here is your review; you can change it here.", "info")
         return redirect(url_for("reviews.show", review_id=mine.id))
     policy = window_policy()
@@ -103,6 +104,8 @@ def new(slug: str):
             else:
                 flash("Thank you. Your review is published.", "success")
             return redirect(url_for("reviews.show", review_id=review_id))
+    if request.method == "POST":  # shown again with errors: lead to their review, if they wrote one
+        mine = inbox.review_by(current_user, business)
     return render_template("reviews/new.html", form=form, business=business, policy=policy,
                            own_review=mine), form_status(form)
 

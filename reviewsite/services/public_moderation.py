@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Decision, DecisionStatus, ItemKind, NoticeStatus, Outcome, PressureNotice
@@ -47,7 +47,9 @@ class PublicRecord:
         return self.removals_total - len(self.removals)
 
 
-def _removals_in_force(business_id: int, kinds: tuple[ItemKind, ...]):
+def _removals_in_force(business_id: int | ColumnElement[int], kinds: tuple[ItemKind, ...]):
+    """The decisions in force that removed these kinds of item of the business (a business id, or
+    the column of one in a query on businesses)."""
     return (Decision.business_id == business_id, Decision.kind.in_(kinds), Decision.outcome == Outcome.REMOVED,
             Decision.status == DecisionStatus.IN_FORCE)
 
@@ -72,6 +74,16 @@ def for_business(business: Business, *, now: datetime) -> PublicRecord:
         )
     ] if total else []
     return PublicRecord(notices=notices, removals=removals, removals_total=total)
+
+
+def with_removal(slug: str) -> tuple[Business, bool] | None:
+    """The business at ``slug``, and whether moderators removed its listing (a removal in force),
+    in one read: the review form and the business page ask both on every request."""
+    row = db.session.execute(
+        select(Business, exists().where(*_removals_in_force(Business.id, (ItemKind.LISTING,))))
+        .where(Business.slug == slug)
+    ).first()
+    return (row[0], bool(row[1])) if row else None
 
 
 def listing_removal(business_id: int) -> RemovalLine | None:

@@ -54,8 +54,9 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
             .order_by(Review.publish_at, Review.id),
         )
     )
-    listings.changed(row.business_id for row in published)
     notify_published(ids, now=now)
+    # Last, as in submission: the businesses' rows are locked only from here to the commit.
+    listings.changed(row.business_id for row in published)
     # The rows changed behind the ORM's back: objects already loaded must read them again.
     for review in [obj for obj in db.session.identity_map.values() if isinstance(obj, Review) and obj.id in ids]:
         db.session.expire(review)

@@ -65,11 +65,13 @@ def submit_review(
         unique=("business_id", "author_id"),
         conflict_message=ALREADY_REVIEWED,
     )
-    listings.adjust_rating(business.id, count=1, stars=stars)
     audit(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars,
           **({"choice": choice.value} if choice else {}))
     if held:
         notify("review_held", member_ids, now=now, review=review)
+    # Last: the business's row is the lock every writer of its reviews takes, so it is held
+    # only from here to the commit, and submissions to one business queue for that long only.
+    listings.adjust_rating(business.id, count=1, stars=stars)
     return review
 
 

@@ -57,6 +57,7 @@ def test_the_same_form_sent_twice_saves_one_review_and_explains_the_second(app, 
     page = response.get_data(as_text=True)
     assert "You have already reviewed this business." in page
     assert "Cold soup" in page, "what the person typed is kept on the form"
+    assert "Open your review of" in page, "the form shown again leads to the review they wrote"
     assert state(app, world.shop_slug) == after_first
 
 
