@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, Integer, String, case, cast, func, literal, select, true, union_all, update
-from sqlalchemy.sql import Subquery
+from sqlalchemy import JSON, Insert, Integer, String, case, cast, func, literal, select, true, union_all, update
+from sqlalchemy.sql import FromClause, Subquery
 
 from reviewsite.database import insert_skipping_duplicates
 from reviewsite.extensions import db
@@ -90,26 +90,38 @@ def notify_held(review_ids: list[int], recipient_id: int, *, now: datetime) -> l
 def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
     """"review_published" for each of these reviews, told to its author and to every member of
     its business, with the review's stars and release time: a sweep's batch in one statement."""
+    published = (
+        select(Review.id, Review.author_id, Review.business_id, Review.stars, Review.publish_at)
+        .where(Review.id.in_(review_ids))
+        .subquery("published")
+    )
+    return _write(published_notices(published, now=now))
+
+
+def published_notices(published: FromClause, *, now: datetime) -> Insert:
+    """The ``INSERT`` of "review_published" for each row of ``published`` (a review's id,
+    author_id, business_id, stars and publish_at): the reviews just published, read from the
+    table or, in the sweep's one statement on PostgreSQL, from its ``UPDATE ... RETURNING``.
+    ``RETURNING`` the ids written."""
+    p = published.c
     told = union_all(
-        select(Review.id.label("review_id"), Review.author_id.label("recipient_id")).where(Review.id.in_(review_ids)),
-        select(Review.id, Membership.user_id)
-        .join(Membership, Membership.business_id == Review.business_id)
-        .where(Review.id.in_(review_ids)),
+        select(p.id.label("review_id"), p.author_id.label("recipient_id")),
+        select(p.id, Membership.user_id).join(Membership, Membership.business_id == p.business_id),
     ).subquery("told")
     rows = (
         select(
-            cast(Review.id, String).label("subject"),
+            cast(p.id, String).label("subject"),
             told.c.recipient_id,
             literal(None, String).label("to_address"),
-            Review.id.label("review_id"),
-            Review.stars.label("review_stars"),
-            Review.publish_at.label("review_publish_at"),
+            p.id.label("review_id"),
+            p.stars.label("review_stars"),
+            p.publish_at.label("review_publish_at"),
         )
-        .join(told, told.c.review_id == Review.id)
-        .order_by(Review.publish_at, Review.id, told.c.recipient_id)
+        .join(told, told.c.review_id == p.id)
+        .order_by(p.publish_at, p.id, told.c.recipient_id)
         .subquery("recipients")
     )
-    return _write(_written_from("review_published", rows, rows.c.recipient_id, now=now))
+    return _written_from("review_published", rows, rows.c.recipient_id, now=now)
 
 
 def _written_from(kind: str, rows: Subquery, recipient_id, *, now: datetime, delay: timedelta = timedelta(0),

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Update, insert, literal, null, select, update
+from sqlalchemy import Insert, Row, Update, insert, literal, null, select, union_all, update
+from sqlalchemy.sql import FromClause
 
 from reviewsite.extensions import db
 from reviewsite.models import Review, ReviewEvent, ReviewStatus, Side, User
 from reviewsite.services import access, listings, members
 from reviewsite.services.lifecycle import ALLOWED_FROM, Action, audit, compare_and_set
-from reviewsite.services.outbox import notify, notify_published
+from reviewsite.services.outbox import notify, notify_published, published_notices, remember_new
+
+# The sweep's statements are on the tables (Core), so that they can also go inside one statement.
+_reviews, _events = Review.__table__, ReviewEvent.__table__
 
 
 def release_now(review: Review, actor: User, *, now: datetime) -> None:
@@ -35,32 +39,62 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
     """The sweep's step: publish the oldest ``limit`` held reviews whose time has come, writing
     for each what :func:`release_now` writes (an audit event, the listing's version, a notice to
     the author and every member), in a few set-based statements whatever the batch size.
-    Returns their ids in ``publish_at`` order."""
-    published = sorted(
-        db.session.execute(_claim_and_publish(now, limit).execution_options(synchronize_session=False)).all(),
-        key=lambda row: (row.publish_at, row.id),
-    )
+    Returns their ids in ``publish_at`` order.
+
+    On PostgreSQL the same statements go as one (:func:`_publish_in_one_statement`); elsewhere
+    they run one after the other (:func:`_publish_in_steps`)."""
+    one_statement = db.session.get_bind().dialect.name == "postgresql"
+    published = (_publish_in_one_statement if one_statement else _publish_in_steps)(now, limit)
     if not published:
         return []
+    published.sort(key=lambda row: (row.publish_at, row.id))
     ids = [row.id for row in published]
-    db.session.execute(
-        insert(ReviewEvent).from_select(
-            ["review_id", "actor_id", "action", "from_status", "to_status", "details", "at"],
-            select(Review.id, null(), literal("published"), literal(ReviewStatus.HELD.value),
-                   literal(ReviewStatus.PUBLISHED.value),
-                   literal({"released_by": Side.SYSTEM.value}, ReviewEvent.details.type),
-                   literal(now, ReviewEvent.at.type))
-            .where(Review.id.in_(ids))
-            .order_by(Review.publish_at, Review.id),
-        )
-    )
-    notify_published(ids, now=now)
     # Last, as in submission: the businesses' rows are locked only from here to the commit.
     listings.changed(row.business_id for row in published)
     # The rows changed behind the ORM's back: objects already loaded must read them again.
     for review in [obj for obj in db.session.identity_map.values() if isinstance(obj, Review) and obj.id in ids]:
         db.session.expire(review)
     return ids
+
+
+def _publish_in_steps(now: datetime, limit: int) -> list[Row]:
+    """The batch as three statements: the claim, then the events and the notices of the
+    reviews it published, read back by id."""
+    published = list(db.session.execute(_claim_and_publish(now, limit)).all())
+    if published:
+        ids = [row.id for row in published]
+        db.session.execute(_events_of(select(_reviews).where(_reviews.c.id.in_(ids)).subquery("published"), now))
+        notify_published(ids, now=now)
+    return published
+
+
+def _publish_in_one_statement(now: datetime, limit: int) -> list[Row]:
+    """PostgreSQL: the same three statements as one, the events and the notices written from
+    the claim's ``RETURNING`` (data-modifying ``WITH``), so the batch is one round trip and the
+    published rows are never read back. The one PostgreSQL-only path of the services, kept
+    because without it a batch took half as long again (BENCHMARKS.md, "The sweep");
+    ``tests/services/test_publication_sweep.py`` holds it to :func:`_publish_in_steps`'s rows."""
+    published = _claim_and_publish(now, limit).cte("published")
+    notices = published_notices(published, now=now).cte("notices")
+    rows = db.session.execute(
+        union_all(
+            select(published.c.id, published.c.business_id, published.c.publish_at, null().label("notice_id")),
+            select(null(), null(), null(), notices.c.id),
+        ).add_cte(_events_of(published, now).cte("events"))
+    ).all()
+    remember_new([row.notice_id for row in rows if row.id is None])
+    return [row for row in rows if row.id is not None]
+
+
+def _events_of(published: FromClause, now: datetime) -> Insert:
+    """The audit event of each review of ``published`` (its id and publish_at), in release order."""
+    return insert(_events).from_select(
+        ["review_id", "actor_id", "action", "from_status", "to_status", "details", "at"],
+        select(published.c.id, null(), literal("published"), literal(ReviewStatus.HELD.value),
+               literal(ReviewStatus.PUBLISHED.value), literal({"released_by": Side.SYSTEM.value}, _events.c.details.type),
+               literal(now, _events.c.at.type))
+        .order_by(published.c.publish_at, published.c.id),
+    )
 
 
 def _claim_and_publish(now: datetime, limit: int) -> Update:
@@ -70,20 +104,21 @@ def _claim_and_publish(now: datetime, limit: int) -> Update:
     subquery inside a semi-join and claim more rows than the batch). ``SKIP LOCKED`` lets several
     sweeps share a backlog on PostgreSQL; SQLite's write transactions serialise them. The WHERE
     repeats the transition table's rule (still held) and invariant 2's (its time has come)."""
-    allowed = Review.status.in_(ALLOWED_FROM[Action.PUBLISH_DUE])
+    allowed = _reviews.c.status.in_(ALLOWED_FROM[Action.PUBLISH_DUE])
     due = (
-        select(Review.id)
-        .where(allowed, Review.publish_at <= now)
-        .order_by(Review.publish_at)
+        select(_reviews.c.id)
+        .where(allowed, _reviews.c.publish_at <= now)
+        .order_by(_reviews.c.publish_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("due")
     )
     return (
-        update(Review)
-        .where(Review.id == due.c.id, allowed, Review.publish_at <= now)
+        update(_reviews)
+        .where(_reviews.c.id == due.c.id, allowed, _reviews.c.publish_at <= now)
         .values(status=ReviewStatus.PUBLISHED, published_at=now, released_by=Side.SYSTEM, reminder_due_at=None)
-        .returning(Review.id, Review.business_id, Review.author_id, Review.stars, Review.publish_at)
+        .returning(_reviews.c.id, _reviews.c.business_id, _reviews.c.author_id, _reviews.c.stars,
+                   _reviews.c.publish_at)
     )
 
 

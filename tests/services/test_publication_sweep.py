@@ -8,6 +8,7 @@ an idle sweep writes nothing. On PostgreSQL, sweeps running at the same time sha
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -73,7 +74,20 @@ def written(review_ids: list[int], business_ids: list[int]) -> dict[str, object]
     }
 
 
-def test_a_sweep_writes_for_each_review_what_a_release_writes(ctx, clock):
+@dataclass
+class World:
+    due: list[Review]
+    not_due: Review
+    gone: Review
+    review_ids: list[int]
+    business_ids: list[int]
+    lonely: Business
+    cafe: Business
+    bakery: Business
+    people: dict[str, User]
+
+
+def sweep_world() -> World:
     # Businesses with no member, one, and three; the members choose email, the digest, the site
     # only, or nothing (the default, email), some only for other topics.
     lonely = BusinessFactory()
@@ -112,6 +126,18 @@ def test_a_sweep_writes_for_each_review_what_a_release_writes(ctx, clock):
 
     review_ids = [r.id for r in (*due, not_due, gone)]
     business_ids = [lonely.id, cafe.id, bakery.id]
+    return World(due, not_due, gone, review_ids, business_ids, lonely, cafe, bakery,
+                 {"owner": owner, "staff": staff, "helper": helper, "baker": baker,
+                  "site_only_author": site_only_author, "digest_author": digest_author})
+
+
+def test_a_sweep_writes_for_each_review_what_a_release_writes(ctx, clock):
+    world = sweep_world()
+    due, not_due, gone, review_ids, business_ids = (world.due, world.not_due, world.gone, world.review_ids,
+                                                    world.business_ids)
+    lonely, cafe, bakery = world.lonely, world.cafe, world.bakery
+    owner, staff, helper, baker = (world.people[name] for name in ("owner", "staff", "helper", "baker"))
+    site_only_author, digest_author = world.people["site_only_author"], world.people["digest_author"]
     now = START + timedelta(hours=1)
     batches = (4, 4)  # two batches, the first one full
 
@@ -157,6 +183,25 @@ def test_a_sweep_writes_for_each_review_what_a_release_writes(ctx, clock):
     assert len(got["notifications"]) == 4 * 3 + 1 + 2 + 3
     assert len(got["dispatched"]) == len(got["notifications"]) - 1
     assert [e[0] for e in got["events"]] == [r.id for r in by_time]
+
+
+@pytest.mark.postgresql_only
+def test_the_batch_in_one_statement_writes_what_the_steps_write(ctx, clock):
+    """PostgreSQL's one-statement batch (publication._publish_in_one_statement) against the
+    portable steps, from the same state: the same reviews claimed and published, the same
+    events, notices and preferences, the same notices handed to the dispatch."""
+    world = sweep_world()
+    now = START + timedelta(hours=1)
+    results = []
+    for batch in (publication._publish_in_steps, publication._publish_in_one_statement):
+        savepoint = db.session.begin_nested()
+        db.session.info.pop(PENDING_IDS_KEY, None)
+        claimed = sorted((row.id, row.business_id, row.publish_at) for row in batch(now, 4))
+        results.append((claimed, written(world.review_ids, world.business_ids)))
+        savepoint.rollback()
+    steps, one_statement = results
+    assert len(steps[0]) == 4 and len(steps[1]["events"]) == 4 and steps[1]["dispatched"]
+    assert one_statement == steps
 
 
 def test_an_idle_sweep_writes_nothing(ctx, clock):
