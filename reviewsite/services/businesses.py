@@ -18,6 +18,7 @@ from reviewsite.services import business_events
 from reviewsite.services.duplicates import Duplicate, likely_duplicates
 from reviewsite.services.errors import Conflict, NotAllowed
 from reviewsite.services.listing_details import check_details
+from reviewsite.services.public_moderation import listing_removed
 
 class LikelyDuplicates(Conflict):
     """The listing may already exist: the person is asked "is it one of these?" first."""
@@ -92,7 +93,9 @@ def by_slug(slug: str) -> Business | None:
 
 
 def recent(limit: int = 8) -> list[Business]:
-    return list(db.session.scalars(select(Business).order_by(Business.created_at.desc()).limit(limit)))
+    """The newest listings moderators have not removed (the home page)."""
+    return list(db.session.scalars(
+        select(Business).where(~listing_removed(Business.id)).order_by(Business.created_at.desc()).limit(limit)))
 
 
 def businesses_of(user: User) -> list[Business]:
@@ -112,7 +115,8 @@ SEARCH_STAMP = (_table.c.id, _table.c.created_at, _table.c.listing_version)
 
 def search(*, q: str = "", category: str = "", city: str = "", limit: int, offset: int = 0) -> list[Business]:
     """Name contains ``q`` (any case, LIKE wildcards taken literally); category and city match
-    exactly, any case; ordered by name. On PostgreSQL the name test uses a trigram index."""
+    exactly, any case; ordered by name; listings moderators removed left out. On PostgreSQL the
+    name test uses a trigram index."""
     statement, params = _search(False, q, category, city, limit, offset)
     return list(db.session.scalars(statement, params))
 
@@ -135,7 +139,8 @@ def _search_statement(stamps: bool, by_name: bool, by_category: bool, by_city: b
     """One statement per combination of filters, made once (as ``listings._STAMP``; a search
     stamp is read on every view of a cached results page)."""
     columns = _table.c if stamps else Business
-    query = select(*SEARCH_STAMP) if stamps else select(Business)
+    # A listing moderators removed is found by nobody (its page answers 410).
+    query = (select(*SEARCH_STAMP) if stamps else select(Business)).where(~listing_removed(columns.id))
     if by_name:
         query = query.where(func.lower(columns.name).like(bindparam("name"), escape="\\"))
     if by_category:

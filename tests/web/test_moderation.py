@@ -318,6 +318,21 @@ def test_a_removed_listing_answers_410_with_its_line(app, client, make_client, s
             assert "Moderators removed this listing, so it takes no new reviews." in form.get_data(as_text=True)
 
 
+def test_a_removed_listing_is_left_out_of_search_and_the_home_page(app, client, make_client, site):
+    """Nobody finds a listing moderators removed, and a page cached before the decision is not
+    served after it (the results' stamps change)."""
+    visitor = make_client()
+    assert "Corner Cafe" in page_html(visitor, "/businesses?q=corner")
+    assert "Corner Cafe" in page_html(visitor, "/")
+    open_report(app, site, kind="listing", item_id=site.shop_id, reason="not_genuine")
+    client.login(site.mod)
+    assert client.post(f"/moderation/cases/listing/{site.shop_id}",
+                       {"outcome": "removed", "rule": "not_genuine", "facts": "No such shop."}).status_code == 302
+    for _ in range(2):  # and again, as the page cache would serve it
+        assert "Corner Cafe" not in page_html(visitor, "/businesses?q=corner")
+        assert "Corner Cafe" not in page_html(visitor, "/")
+
+
 # -- public pages -----------------------------------------------------------------------------------
 
 
