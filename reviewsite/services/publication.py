@@ -65,7 +65,8 @@ def _publish_in_steps(now: datetime, limit: int) -> list[Row]:
     published = list(db.session.execute(_claim_and_publish(now, limit)).all())
     if published:
         ids = [row.id for row in published]
-        db.session.execute(_events_of(select(_reviews).where(_reviews.c.id.in_(ids)).subquery("published"), now))
+        published_rows = select(_reviews.c.id, _reviews.c.publish_at).where(_reviews.c.id.in_(ids))
+        db.session.execute(_events_of(published_rows.subquery("published"), now))
         notify_published(ids, now=now)
     return published
 
