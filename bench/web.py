@@ -117,7 +117,7 @@ def run(p: Profile, dataset: dict, results: Results) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # The Procfile's web process, with the bench wrapper module instead of reviewsite:create_app().
-    gunicorn = start([str(VENV_BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2",
+    gunicorn = start([str(VENV_BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--workers", "2",
                       "--control-socket", str(WORK / "instance" / "gunicorn.ctl"),
                       "--access-logfile", str(WORK / "access.log"), "bench.wsgi:app"], "gunicorn", app_env())
     try:

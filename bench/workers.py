@@ -130,10 +130,12 @@ def _throughput(p: Profile, dataset: dict, results: Results) -> None:
             "ORDER BY id LIMIT %s", (n,))]
         now = datetime.now(UTC)
         ids = [row[0] for row in conn.execute(
-            """INSERT INTO notification (dedupe_key, kind, recipient_id, review_id, facts, created_at,
-                                         email_status, attempts, next_attempt_at)
-               SELECT 'bench:' || r.id || ':' || %(t)s, 'review_published', r.author_id, r.id,
-                      json_build_object('stars', r.stars, 'publish_at', r.publish_at), %(now)s, 'pending', 0, %(now)s
+            # As the site writes a "review_published" notice (services/outbox.py): the review's
+            # stars and release time in the notice's own columns, no facts of its own.
+            """INSERT INTO notification (dedupe_key, kind, recipient_id, review_id, review_stars, review_publish_at,
+                                         facts, created_at, email_status, attempts, next_attempt_at)
+               SELECT 'bench:' || r.id || ':' || %(t)s, 'review_published', r.author_id, r.id, r.stars, r.publish_at,
+                      '{}', %(now)s, 'pending', 0, %(now)s
                FROM review r WHERE r.id = ANY(%(ids)s) RETURNING id""",
             {"ids": [row[0] for row in reviews], "now": now, "t": int(time.time())})]
         conn.commit()

@@ -1,9 +1,11 @@
 """The module Celery loads (``celery -A tasks.celery_app``), as in Flask's Celery example:
 build the Flask app, take its Celery instance, attach the schedule and the task modules."""
 
+import gc
 import logging
 from typing import Any
 
+from celery.signals import worker_process_init
 from celery.worker.consumer import Consumer
 
 from reviewsite import create_app
@@ -62,6 +64,15 @@ flask_app = create_app(migrations=False)
 celery_app = flask_app.extensions["celery"]
 celery_app.conf.beat_schedule = beat_schedule(flask_app.config)
 celery_app.conf.worker_consumer = f"{__name__}:PromptReconnectConsumer"
+
+
+@worker_process_init.connect
+def freeze_start_up_objects(**_: Any) -> None:
+    """The same as the web workers (``gunicorn.conf.py``): a pool process keeps the app it
+    inherits for its life, so the garbage collector is told to stop walking it."""
+    gc.collect()
+    gc.freeze()
+
 
 import tasks.delivery  # noqa: E402,F401 - registers the tasks
 import tasks.sweeps  # noqa: E402,F401

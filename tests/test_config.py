@@ -4,7 +4,9 @@ rate-limit store, in one line that says what is missing."""
 
 from __future__ import annotations
 
+import gc
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -122,15 +124,33 @@ def test_the_mailbox_page_exists_only_in_development_without_smtp(environment, d
     assert "dev.mailbox" in create_app().view_functions
 
 
+def _procfile_web_words(instance: Path) -> list[str]:
+    """The Procfile's web line as the shell splits it (bin/run runs it through ``sh -c``)."""
+    line = next(l.split(":", 1)[1] for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    env = {"PATH": os.environ["PATH"], "REVIEWSITE_INSTANCE_DIR": str(instance)}
+    return subprocess.run(["/bin/sh", "-c", f"for word in {line}; do echo \"$word\"; done"], env=env,
+                          capture_output=True, text=True, check=True).stdout.split()
+
+
 def test_the_procfile_web_listens_on_loopback_with_a_control_socket_of_its_own(tmp_path):
     """gunicorn 27 opens a control socket at one default path in the home folder: two on one
     machine clobbered each other's. The Procfile's web (which bin/run runs) says where."""
-    line = next(l.split(":", 1)[1] for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("web:"))
-    env = {"PATH": os.environ["PATH"], "REVIEWSITE_INSTANCE_DIR": str(tmp_path)}
-    words = subprocess.run(["/bin/sh", "-c", f"for word in {line}; do echo \"$word\"; done"], env=env,
-                           capture_output=True, text=True, check=True).stdout.split()
+    words = _procfile_web_words(tmp_path)
     assert words[words.index("--bind") + 1] == "127.0.0.1:5000"
     assert words[words.index("--control-socket") + 1] == f"{tmp_path}/gunicorn.ctl"
+
+
+def test_a_web_worker_takes_what_start_up_built_out_of_the_garbage_collectors_walk(tmp_path):
+    """The Procfile's web names its gunicorn settings, whose worker hook freezes the objects the
+    app was built from, so that full collections in a request walk only what requests made."""
+    words = _procfile_web_words(tmp_path)
+    hooks = runpy.run_path(str(ROOT / words[words.index("--config") + 1]))
+    gc.unfreeze()
+    try:
+        hooks["post_worker_init"](None)
+        assert gc.get_freeze_count() > 10_000  # the test process's modules, at the least
+    finally:
+        gc.unfreeze()
 
 
 def test_the_embedded_broker_is_a_sqlite_file_in_the_instance_folder(environment, development, tmp_path):
