@@ -11,8 +11,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from reviewsite.extensions import db
 from reviewsite.models import Review, ReviewEvent, ReviewStatus
+from reviewsite.services.persistence import insert_row
 from reviewsite.services.transitions import Transitions
 
 H, P, W, R = (ReviewStatus.HELD, ReviewStatus.PUBLISHED, ReviewStatus.WITHDRAWN, ReviewStatus.REMOVED)
@@ -91,16 +91,13 @@ def audit(
     **details: Any,
 ) -> ReviewEvent:
     """Write the review's audit entry (``ReviewEvent``): who did what, from which state to which.
-    Flushed, so that its id can name the fact in a notification's dedupe key."""
-    event = ReviewEvent(
-        review_id=review.id,
-        actor_id=actor_id,
-        action=action,
-        from_status=from_status.value if from_status else None,
-        to_status=to_status.value if to_status else None,
-        details=details,
-        at=now,
-    )
-    db.session.add(event)
-    db.session.flush()
-    return event
+    Written at once, so that its id can name the fact in a notification's dedupe key."""
+    return insert_row(ReviewEvent, {
+        "review_id": review.id,
+        "actor_id": actor_id,
+        "action": action,
+        "from_status": from_status.value if from_status else None,
+        "to_status": to_status.value if to_status else None,
+        "details": details,
+        "at": now,
+    })

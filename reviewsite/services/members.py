@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from reviewsite.extensions import db
 from reviewsite.models import MemberRole, Membership
@@ -12,11 +12,13 @@ from reviewsite.models import MemberRole, Membership
 
 def member_ids(business_id: int) -> list[int]:
     """The business's members, oldest membership first (the order notices are written in)."""
-    return list(
-        db.session.scalars(
-            select(Membership.user_id).where(Membership.business_id == business_id).order_by(Membership.id)
-        )
-    )
+    return list(db.session.scalars(_MEMBER_IDS, {"business_id": business_id}))
+
+
+# Built once (a submission and every change to a review ask it): see listings._ADJUST_RATING.
+_MEMBER_IDS = (
+    select(Membership.user_id).where(Membership.business_id == bindparam("business_id")).order_by(Membership.id)
+)
 
 
 def members_by_business(business_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:

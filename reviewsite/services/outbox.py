@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import JSON, Insert, Integer, String, case, cast, func, literal, select, true, union_all, update
+from sqlalchemy import (JSON, ColumnElement, Insert, Integer, String, bindparam, case, cast, func, literal, null, select,
+                        true, union_all, update)
 from sqlalchemy.sql import FromClause, Subquery
 
 from reviewsite.database import insert_skipping_duplicates
@@ -55,18 +58,41 @@ def notify(
     if not recipient_ids and to_address is None:
         return []
     subject = fact if fact is not None else (review.id if review is not None else "")
+    return _write(_notice_statement(db.engine.dialect.name, kind, bool(recipient_ids)), {
+        "recipient_ids": recipient_ids,
+        "subject": str(subject),
+        "to_address": to_address,
+        "review_id": review.id if review is not None else None,
+        "review_stars": review.stars if review is not None else None,
+        "review_publish_at": review.publish_at if review is not None else None,
+        "now": now,
+        "next_attempt_at": now + delay,
+        "facts": extra_facts or {},
+    })
+
+
+@cache
+def _notice_statement(dialect: str, kind: str, to_accounts: bool) -> Insert:  # noqa: ARG001 - the cache's key
+    """:func:`notify`'s statement for ``kind``, to accounts (``recipient_ids``) or to an address
+    alone, with every value a parameter: one statement object per database, kind and shape,
+    reused, so a notice costs its execution only (SQLAlchemy keeps the compiled form of a
+    statement it has seen, but would otherwise build this one and work out its cache key on
+    every call). The database is part of the key because ``ON CONFLICT`` is built with its
+    dialect's own ``insert``."""
+    table = Notification.__table__
     columns = (
-        literal(str(subject), String).label("subject"),
-        (User.id if recipient_ids else literal(None, Integer)).label("recipient_id"),
-        literal(to_address, String).label("to_address"),
-        literal(review.id if review is not None else None, Integer).label("review_id"),
-        literal(review.stars if review is not None else None, Integer).label("review_stars"),
-        literal(review.publish_at if review is not None else None, Notification.review_publish_at.type)
-        .label("review_publish_at"),
+        bindparam("subject", type_=String).label("subject"),
+        (User.id if to_accounts else cast(null(), Integer)).label("recipient_id"),
+        bindparam("to_address", type_=String).label("to_address"),
+        bindparam("review_id", type_=Integer).label("review_id"),
+        bindparam("review_stars", type_=Integer).label("review_stars"),
+        bindparam("review_publish_at", type_=table.c.review_publish_at.type).label("review_publish_at"),
     )
-    rows = (select(*columns).where(User.id.in_(recipient_ids)) if recipient_ids else select(*columns)).subquery(
-        "recipients")
-    return _write(_written_from(kind, rows, rows.c.recipient_id, now=now, delay=delay, facts=extra_facts or {}))
+    rows = (select(*columns).where(User.id.in_(bindparam("recipient_ids", expanding=True))) if to_accounts
+            else select(*columns)).subquery("recipients")
+    return _written_from(kind, rows, rows.c.recipient_id, now=bindparam("now", type_=table.c.created_at.type),
+                         next_attempt_at=bindparam("next_attempt_at", type_=table.c.next_attempt_at.type),
+                         facts=bindparam("facts", type_=JSON))
 
 
 def notify_held(review_ids: list[int], recipient_id: int, *, now: datetime) -> list[int]:
@@ -84,7 +110,7 @@ def notify_held(review_ids: list[int], recipient_id: int, *, now: datetime) -> l
         .where(Review.id.in_(review_ids))
         .subquery("recipients")
     )
-    return _write(_written_from("review_held", rows, rows.c.recipient_id, now=now)) if review_ids else []
+    return _write(_written_from("review_held", rows, rows.c.recipient_id, **_written_at(now))) if review_ids else []
 
 
 def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
@@ -121,17 +147,26 @@ def published_notices(published: FromClause, *, now: datetime) -> Insert:
         .order_by(p.publish_at, p.id, told.c.recipient_id)
         .subquery("recipients")
     )
-    return _written_from("review_published", rows, rows.c.recipient_id, now=now)
+    return _written_from("review_published", rows, rows.c.recipient_id, **_written_at(now))
 
 
-def _written_from(kind: str, rows: Subquery, recipient_id, *, now: datetime, delay: timedelta = timedelta(0),
-                  facts: dict[str, object] | None = None):
+def _written_at(now: datetime) -> dict[str, ColumnElement[Any]]:
+    """The time values of :func:`_written_from` as constants, for a statement built for one
+    batch: written now, the email due now, no facts of its own."""
+    table = Notification.__table__
+    return {"now": literal(now, table.c.created_at.type), "next_attempt_at": literal(now, table.c.next_attempt_at.type),
+            "facts": literal({}, JSON)}
+
+
+def _written_from(kind: str, rows: Subquery, recipient_id, *, now: ColumnElement[Any],
+                  next_attempt_at: ColumnElement[Any], facts: ColumnElement[Any]) -> Insert:
     """``INSERT ... SELECT`` one notification of ``kind`` per row of ``rows`` (columns subject,
     recipient_id, to_address, review_id, review_stars, review_publish_at), skipping a row whose
     dedupe key exists, ``RETURNING`` the ids written. The dedupe key names the recipient's
     account, or ``to`` for mail to an address alone. Each recipient's preference for the kind's topic
-    decides whether the email goes at once (``delay`` later), waits for the daily digest or
-    stays in the site; account mail (no topic) always goes."""
+    decides whether the email goes at once (at ``next_attempt_at``), waits for the daily digest
+    or stays in the site; account mail (no topic) always goes. ``now``, ``next_attempt_at`` and
+    ``facts`` (the notice's own facts, JSON) are SQL values: parameters or constants."""
     c = rows.c
     topic = topic_of(kind)
     if topic is None:
@@ -161,9 +196,9 @@ def _written_from(kind: str, rows: Subquery, recipient_id, *, now: datetime, del
                 c.review_id,
                 c.review_stars,
                 c.review_publish_at,
-                literal(facts or {}, JSON),
-                literal(now, table.c.created_at.type),
-                literal(now + delay, table.c.next_attempt_at.type),
+                facts,
+                now,
+                next_attempt_at,
                 status,
                 literal(0, Integer),
             ).where(true()),  # SQLite reads an INSERT ... SELECT's ON CONFLICT as a join's ON without it
@@ -172,8 +207,8 @@ def _written_from(kind: str, rows: Subquery, recipient_id, *, now: datetime, del
     )
 
 
-def _write(statement) -> list[int]:
-    ids = list(db.session.scalars(statement))
+def _write(statement: Insert, params: dict[str, Any] | None = None) -> list[int]:
+    ids = list(db.session.scalars(statement, params))
     remember_new(ids)
     return ids
 

@@ -1,11 +1,14 @@
-"""Writing a row whose uniqueness only the database can guarantee."""
+"""Writing one row with one statement and keeping it as a persistent object: a row whose
+uniqueness only the database can guarantee, or a row written on every request of its kind (an
+audit event), where the ORM's unit of work would cost more than the statement."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect
+from sqlalchemy import Insert, insert, inspect
 from sqlalchemy.orm import make_transient_to_detached
 
 from reviewsite.database import insert_skipping_duplicates
@@ -26,16 +29,44 @@ def insert_unique(entity: type[T], values: Mapping[str, Any], *, unique: Sequenc
     are column names, which must also be the entity's attribute names; columns not given take
     their table defaults and are loaded from the row if they are ever read. ``where`` is the
     condition of a partial unique index, when the uniqueness holds only for some rows."""
-    mapper = inspect(entity)
-    table = mapper.local_table
-    primary_key = tuple(mapper.primary_key)
-    statement = insert_skipping_duplicates(table, *unique, where=where).returning(*primary_key)
-    returned = db.session.execute(statement, dict(values)).first()
+    returned = db.session.execute(_unique_insert(db.engine.dialect.name, entity, tuple(unique), where),
+                                  dict(values)).first()
     if returned is None:
         raise Conflict(conflict_message)
-    keys = (mapper.get_property_by_column(column).key for column in primary_key)
-    row = entity(**values, **dict(zip(keys, returned, strict=True)))
-    # As if loaded: in the session, nothing pending, the other attributes expired.
+    return _as_loaded(entity, values, returned)
+
+
+def insert_row(entity: type[T], values: Mapping[str, Any]) -> T:
+    """Insert one row of ``entity`` and return it as a persistent object, as
+    :func:`insert_unique` does, for a row nothing stops from being written (``values`` as there)."""
+    return _as_loaded(entity, values, db.session.execute(_insert(entity), dict(values)).one())
+
+
+def _as_loaded(entity: type[T], values: Mapping[str, Any], key: Sequence[Any]) -> T:
+    """As if loaded: in the session, nothing pending, the attributes not written expired."""
+    row = entity(**values, **dict(zip(_key_names(entity), key, strict=True)))
     make_transient_to_detached(row)
     db.session.add(row)
     return row
+
+
+# The statements are built once per entity and reused (values are parameters): a submission
+# runs both, and building a statement again and working out its cache key costs more than
+# SQLAlchemy's execution of it.
+
+@cache
+def _unique_insert(dialect: str, entity: type, unique: tuple[str, ...], where: str | None) -> Insert:  # noqa: ARG001
+    """Per database too (the cache's key): ``ON CONFLICT`` is built with its dialect's own ``insert``."""
+    return insert_skipping_duplicates(inspect(entity).local_table, *unique, where=where).returning(
+        *inspect(entity).primary_key)
+
+
+@cache
+def _insert(entity: type) -> Insert:
+    return insert(inspect(entity).local_table).returning(*inspect(entity).primary_key)
+
+
+@cache
+def _key_names(entity: type) -> tuple[str, ...]:
+    mapper = inspect(entity)
+    return tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)

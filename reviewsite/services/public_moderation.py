@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Exists, String, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, Exists, String, bindparam, exists, func, literal_column, select
 
 from reviewsite.extensions import db
 from reviewsite.models import Business, Decision, DecisionStatus, ItemKind, NoticeStatus, Outcome, PressureNotice
@@ -96,8 +96,12 @@ def for_business(business: Business, *, now: datetime) -> PublicRecord:
 def with_removal(slug: str) -> tuple[Business, bool] | None:
     """The business at ``slug``, and whether moderators removed its listing (a removal in force),
     in one read: the review form and the business page ask both on every request."""
-    row = db.session.execute(select(Business, listing_removed(Business.id)).where(Business.slug == slug)).first()
+    row = db.session.execute(_WITH_REMOVAL, {"slug": slug}).first()
     return (row[0], bool(row[1])) if row else None
+
+
+# Built once (the review form and every business page render ask it): see listings._ADJUST_RATING.
+_WITH_REMOVAL = select(Business, listing_removed(Business.id)).where(Business.slug == bindparam("slug"))
 
 
 def listing_removal(business_id: int) -> RemovalLine | None:
