@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from reviewsite import task_names
-from reviewsite.notifications import delivery
+from reviewsite.notifications import delivery, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def deliver_notifications(notification_ids: list[int]) -> dict[int, str]:
     first, *rest = delivery.batches(notification_ids) or [[]]
     for number, batch in enumerate(rest):
         try:
-            deliver_notifications.apply_async(args=[batch], retry=False)
+            deliver_notifications.apply_async(args=[batch], argsrepr=dispatch.ids_repr(batch), retry=False)
         except Exception:  # noqa: BLE001 - any broker failure; the sweep is the guarantee
             log.warning("could not pass on %d notifications; the outbox sweep will deliver them",
                         sum(map(len, rest[number:])), exc_info=True)

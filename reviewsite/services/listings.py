@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, String, and_, bindparam, case, func, literal_column, or_, select, union_all, update
+from sqlalchemy import (ColumnElement, DateTime, String, Update, and_, bindparam, case, func, literal_column, or_, select,
+                        union_all, update)
 from sqlalchemy.orm import joinedload
 
 from reviewsite.extensions import db
@@ -29,15 +31,24 @@ from reviewsite.models import Business, Review, ReviewStatus, ThreadMessage
 
 def changed(business_ids: Iterable[int]) -> None:
     """The public pages of these businesses will look different: bump their ``listing_version``
-    in the caller's transaction (in id order, as every writer locks business rows)."""
+    in the caller's transaction."""
     ids = sorted(set(business_ids))
     if ids:
-        db.session.execute(
-            update(Business)
-            .where(Business.id.in_(ids))
-            .values(listing_version=Business.listing_version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        db.session.execute(_CHANGED, {"ids": ids})
+
+
+def versions_bumped(business_ids: ColumnElement[Any]) -> Update:
+    """The ``UPDATE`` behind :func:`changed`, for business ids given as an expanding list
+    parameter or as a subquery (the sweep's one statement on PostgreSQL bumps the businesses of
+    the reviews it publishes from its own ``RETURNING``). The rows are locked in id order first,
+    as every writer locks business rows, so that two sweeps publishing reviews of the same
+    businesses never wait for each other in a circle."""
+    locked = (
+        select(_businesses.c.id).where(_businesses.c.id.in_(business_ids)).order_by(_businesses.c.id)
+        .with_for_update().cte("locked")
+    )
+    return (update(_businesses).where(_businesses.c.id == locked.c.id)
+            .values(listing_version=_businesses.c.listing_version + 1))
 
 
 def adjust_rating(business_id: int, *, count: int, stars: int) -> None:
@@ -47,8 +58,11 @@ def adjust_rating(business_id: int, *, count: int, stars: int) -> None:
     db.session.execute(_ADJUST_RATING, {"business_id": business_id, "count": count, "stars": stars})
 
 
-# Built once, values as parameters: every submission runs it, and building it again and working
-# out its cache key cost more than SQLAlchemy's execution of it.
+# Built once, values as parameters: every submission runs the one and every sweep batch (up to 500
+# businesses) the other, and building them again and working out their cache keys cost more
+# than SQLAlchemy's execution of them. On the table, where no loaded object needs synchronising.
+_reviews, _businesses = Review.__table__, Business.__table__
+_CHANGED = versions_bumped(bindparam("ids", expanding=True))
 _ADJUST_RATING = (
     update(Business)
     .where(Business.id == bindparam("business_id"))
@@ -81,7 +95,6 @@ def stamp(slug: str, *, now: datetime) -> tuple | None:
 
 # A Core statement on the tables, made once, read through the fast path: it runs on every view
 # of a cached page (reviewsite/fast_reads.py).
-_reviews, _businesses = Review.__table__, Business.__table__
 _STAMP = select(
     _businesses.c.id,
     _businesses.c.created_at,

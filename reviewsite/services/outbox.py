@@ -110,7 +110,7 @@ def notify_held(review_ids: list[int], recipient_id: int, *, now: datetime) -> l
         .where(Review.id.in_(review_ids))
         .subquery("recipients")
     )
-    return _write(_written_from("review_held", rows, rows.c.recipient_id, **_written_at(now))) if review_ids else []
+    return _write(_written_from("review_held", rows, rows.c.recipient_id, **_WRITTEN_NOW), {"now": now}) if review_ids else []
 
 
 def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
@@ -121,14 +121,14 @@ def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
         .where(Review.id.in_(review_ids))
         .subquery("published")
     )
-    return _write(published_notices(published, now=now))
+    return _write(published_notices(published), {"now": now})
 
 
-def published_notices(published: FromClause, *, now: datetime) -> Insert:
+def published_notices(published: FromClause) -> Insert:
     """The ``INSERT`` of "review_published" for each row of ``published`` (a review's id,
     author_id, business_id, stars and publish_at): the reviews just published, read from the
     table or, in the sweep's one statement on PostgreSQL, from its ``UPDATE ... RETURNING``.
-    ``RETURNING`` the ids written."""
+    Written at the parameter ``now``; ``RETURNING`` the ids written."""
     p = published.c
     told = union_all(
         select(p.id.label("review_id"), p.author_id.label("recipient_id")),
@@ -147,15 +147,13 @@ def published_notices(published: FromClause, *, now: datetime) -> Insert:
         .order_by(p.publish_at, p.id, told.c.recipient_id)
         .subquery("recipients")
     )
-    return _written_from("review_published", rows, rows.c.recipient_id, **_written_at(now))
+    return _written_from("review_published", rows, rows.c.recipient_id, **_WRITTEN_NOW)
 
 
-def _written_at(now: datetime) -> dict[str, ColumnElement[Any]]:
-    """The time values of :func:`_written_from` as constants, for a statement built for one
-    batch: written now, the email due now, no facts of its own."""
-    table = Notification.__table__
-    return {"now": literal(now, table.c.created_at.type), "next_attempt_at": literal(now, table.c.next_attempt_at.type),
-            "facts": literal({}, JSON)}
+# The values of :func:`_written_from` for a notice about many reviews at once: written at the
+# parameter ``now``, the email due then, no facts of its own (the review's are in its columns).
+_NOW = bindparam("now", type_=Notification.__table__.c.created_at.type)
+_WRITTEN_NOW: dict[str, ColumnElement[Any]] = {"now": _NOW, "next_attempt_at": _NOW, "facts": literal({}, JSON)}
 
 
 def _written_from(kind: str, rows: Subquery, recipient_id, *, now: ColumnElement[Any],

@@ -9,8 +9,10 @@ compare-and-set on a row that must still be held.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Insert, Row, Update, and_, insert, literal, null, select, union_all, update
+from sqlalchemy import (CompoundSelect, Insert, Integer, Row, Update, and_, bindparam, insert, literal, null, select,
+                        union_all, update)
 from sqlalchemy.sql import FromClause
 
 from reviewsite.extensions import db
@@ -51,51 +53,64 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
         return []
     published.sort(key=lambda row: (row.publish_at, row.id))
     ids = [row.id for row in published]
-    # Last, as in submission: the businesses' rows are locked only from here to the commit.
-    listings.changed(row.business_id for row in published)
     # The rows changed behind the ORM's back: objects already loaded must read them again.
     for review in [obj for obj in db.session.identity_map.values() if isinstance(obj, Review) and obj.id in ids]:
         db.session.expire(review)
     return ids
 
 
+# The sweep's statements are built once, with ``now`` and ``limit`` as parameters: a sweep runs
+# every few seconds and a backlog in batches, and building the one statement again and working
+# out its cache key cost more CPU than the rest of a batch's work here.
+_NOW = bindparam("now", type_=_reviews.c.publish_at.type)
+_LIMIT = bindparam("limit", type_=Integer)
+
+
 def _publish_in_steps(now: datetime, limit: int) -> list[Row]:
-    """The batch as three statements: the claim, then the events and the notices of the
-    reviews it published, read back by id."""
-    published = list(db.session.execute(_claim_and_publish(now, limit)).all())
+    """The batch as four statements: the claim, then the events and the notices of the reviews
+    it published, read back by id, and last the listing versions of their businesses (as in
+    submission, the business rows are locked only from there to the commit)."""
+    published = list(db.session.execute(_CLAIM_AND_PUBLISH, {"now": now, "limit": limit}).all())
     if published:
         ids = [row.id for row in published]
         published_rows = select(_reviews.c.id, _reviews.c.publish_at).where(_reviews.c.id.in_(ids))
-        db.session.execute(_events_of(published_rows.subquery("published"), now))
+        db.session.execute(_events_of(published_rows.subquery("published")), {"now": now})
         notify_published(ids, now=now)
+        listings.changed(row.business_id for row in published)
     return published
 
 
 def _publish_in_one_statement(now: datetime, limit: int) -> list[Row]:
-    """PostgreSQL: the same three statements as one, the events and the notices written from
-    the claim's ``RETURNING`` (data-modifying ``WITH``), so the batch is one round trip and the
-    published rows are never read back. The one PostgreSQL-only path of the services, kept
+    """PostgreSQL: the same four statements as one, the events, the notices and the listing
+    versions written from the claim's ``RETURNING`` (data-modifying ``WITH``), so the batch is
+    one round trip, the published rows are never read back and no list of ids goes back and
+    forth. The one PostgreSQL-only path of the services, kept
     because without it a batch took half as long again (BENCHMARKS.md, "The sweep");
     ``tests/services/test_publication_sweep.py`` holds it to :func:`_publish_in_steps`'s rows."""
-    published = _claim_and_publish(now, limit).cte("published")
-    notices = published_notices(published, now=now).cte("notices")
-    rows = db.session.execute(
-        union_all(
-            select(published.c.id, published.c.business_id, published.c.publish_at, null().label("notice_id")),
-            select(null(), null(), null(), notices.c.id),
-        ).add_cte(_events_of(published, now).cte("events"))
-    ).all()
+    rows = db.session.execute(_one_statement(), {"now": now, "limit": limit}).all()
     remember_new([row.notice_id for row in rows if row.id is None])
     return [row for row in rows if row.id is not None]
 
 
-def _events_of(published: FromClause, now: datetime) -> Insert:
-    """The audit event of each review of ``published`` (its id and publish_at), in release order."""
+@cache
+def _one_statement() -> CompoundSelect:
+    published = _CLAIM_AND_PUBLISH.cte("published")
+    notices = published_notices(published).cte("notices")
+    return union_all(
+        select(published.c.id, published.c.business_id, published.c.publish_at, null().label("notice_id")),
+        select(null(), null(), null(), notices.c.id),
+    ).add_cte(_events_of(published).cte("events"),
+              listings.versions_bumped(select(published.c.business_id).scalar_subquery()).cte("versions"))
+
+
+def _events_of(published: FromClause) -> Insert:
+    """The audit event of each review of ``published`` (its id and publish_at), in release
+    order, at the parameter ``now``."""
     return insert(_events).from_select(
         ["review_id", "actor_id", "action", "from_status", "to_status", "details", "at"],
         select(published.c.id, null(), literal("published"), literal(ReviewStatus.HELD.value),
                literal(ReviewStatus.PUBLISHED.value), literal({"released_by": Side.SYSTEM.value}, _events.c.details.type),
-               literal(now, _events.c.at.type))
+               _NOW)
         .order_by(published.c.publish_at, published.c.id),
     )
 
@@ -103,17 +118,20 @@ def _events_of(published: FromClause, now: datetime) -> Insert:
 def _anything_due(now: datetime) -> bool:
     """Whether a held review is due (one row from the sweep's index): most sweeps find nothing,
     and this read costs a fraction of planning the one statement for nothing."""
-    # In publish_at order, so that the plan walks the sweep's own index from its start.
-    return db.session.scalar(select(_reviews.c.id).where(_due(now)).order_by(_reviews.c.publish_at).limit(1)) is not None
+    return db.session.scalar(_ANYTHING_DUE, {"now": now}) is not None
 
 
-def _due(now: datetime):
+def _due():
     """Still held (the transition table's rule) and its time has come (invariant 2)."""
-    return and_(_reviews.c.status.in_(ALLOWED_FROM[Action.PUBLISH_DUE]), _reviews.c.publish_at <= now)
+    return and_(_reviews.c.status.in_(ALLOWED_FROM[Action.PUBLISH_DUE]), _reviews.c.publish_at <= _NOW)
 
 
-def _claim_and_publish(now: datetime, limit: int) -> Update:
-    """``UPDATE ... RETURNING`` the oldest ``limit`` held reviews due at ``now``.
+# In publish_at order, so that the plan walks the sweep's own index from its start.
+_ANYTHING_DUE = select(_reviews.c.id).where(_due()).order_by(_reviews.c.publish_at).limit(1)
+
+
+def _claim_and_publish() -> Update:
+    """``UPDATE ... RETURNING`` the oldest ``limit`` held reviews due at ``now`` (parameters).
 
     The claim is a CTE, evaluated exactly once (PostgreSQL may rescan a ``LIMIT ... FOR UPDATE``
     subquery inside a semi-join and claim more rows than the batch). ``SKIP LOCKED`` lets several
@@ -121,19 +139,22 @@ def _claim_and_publish(now: datetime, limit: int) -> Update:
     repeats the transition table's rule (still held) and invariant 2's (its time has come)."""
     due = (
         select(_reviews.c.id)
-        .where(_due(now))
+        .where(_due())
         .order_by(_reviews.c.publish_at)
-        .limit(limit)
+        .limit(_LIMIT)
         .with_for_update(skip_locked=True)
         .cte("due")
     )
     return (
         update(_reviews)
-        .where(_reviews.c.id == due.c.id, _due(now))
-        .values(status=ReviewStatus.PUBLISHED, published_at=now, released_by=Side.SYSTEM, reminder_due_at=None)
+        .where(_reviews.c.id == due.c.id, _due())
+        .values(status=ReviewStatus.PUBLISHED, published_at=_NOW, released_by=Side.SYSTEM, reminder_due_at=None)
         .returning(_reviews.c.id, _reviews.c.business_id, _reviews.c.author_id, _reviews.c.stars,
                    _reviews.c.publish_at)
     )
+
+
+_CLAIM_AND_PUBLISH = _claim_and_publish()
 
 
 def release_times_within(*, now: datetime, horizon: timedelta, limit: int) -> list[datetime]:

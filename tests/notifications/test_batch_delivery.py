@@ -317,3 +317,12 @@ def test_a_sender_that_outlived_its_lease_cannot_undo_the_next_senders_work(serv
     assert [(row.email_status, row.lease_until) for row in rows(ids)] == [(EmailStatus.SENT, None)] * 2
     assert delivery.deliver_pending() == {}
     assert len(server.mails) == 2
+
+
+def test_a_delivery_message_names_its_ids_by_count_and_range():
+    """What the worker's log and a monitor show of a message: Celery's own repr of a sweep's
+    thousand ids was cut at 1,024 characters and cost more than the rest of the dispatch."""
+    from reviewsite.notifications.dispatch import ids_repr
+
+    assert ids_repr(list(range(101, 1101))) == "[1000 notification ids, 101..1100]"
+    assert ids_repr([7]) == "[1 notification id, 7..7]"

@@ -192,6 +192,7 @@ def test_the_batch_in_one_statement_writes_what_the_steps_write(ctx, clock):
     events, notices and preferences, the same notices handed to the dispatch."""
     world = sweep_world()
     now = START + timedelta(hours=1)
+    before = written(world.review_ids, world.business_ids)
     results = []
     for batch in (publication._publish_in_steps, publication._publish_in_one_statement):
         savepoint = db.session.begin_nested()
@@ -201,6 +202,7 @@ def test_the_batch_in_one_statement_writes_what_the_steps_write(ctx, clock):
         savepoint.rollback()
     steps, one_statement = results
     assert len(steps[0]) == 4 and len(steps[1]["events"]) == 4 and steps[1]["dispatched"]
+    assert steps[1]["listing_versions"] != before["listing_versions"]
     assert one_statement == steps
 
 

@@ -13,14 +13,22 @@ from tasks import delivery as delivery_tasks
 @pytest.fixture
 def passed_on(monkeypatch):
     sent: list[list[int]] = []
-    monkeypatch.setattr(delivery_tasks.deliver_notifications, "apply_async",
-                        lambda args, retry: sent.append(args[0]))
-    return sent
+    shown: list[str] = []
+
+    def apply_async(args, retry, argsrepr):
+        sent.append(args[0])
+        shown.append(argsrepr)
+
+    monkeypatch.setattr(delivery_tasks.deliver_notifications, "apply_async", apply_async)
+    return sent, shown
 
 
 def test_batches_beyond_the_first_go_to_other_workers(ctx, passed_on):
     outcomes = delivery_tasks.deliver_notifications.run(list(range(1, 131)))
-    assert passed_on == [list(range(51, 101)), list(range(101, 131))]
+    sent, shown = passed_on
+    assert sent == [list(range(51, 101)), list(range(101, 131))]
+    # What the worker's log shows of each message: the count and range, not a cut-off list.
+    assert shown == ["[50 notification ids, 51..100]", "[30 notification ids, 101..130]"]
     # The first batch is this worker's own (none of these rows exists, so nothing is sent).
     assert outcomes == dict.fromkeys(range(1, 51), "skipped")
 
@@ -28,7 +36,7 @@ def test_batches_beyond_the_first_go_to_other_workers(ctx, passed_on):
 def test_a_broker_failure_leaves_the_rest_to_the_sweep(ctx, monkeypatch, caplog):
     sent: list[list[int]] = []
 
-    def fails_on_the_second(args, retry):
+    def fails_on_the_second(args, retry, argsrepr):
         if sent:
             raise ConnectionError("broker gone")
         sent.append(args[0])
