@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import re
 import select
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
-from typing import Any
+from functools import cache, wraps
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from psycopg.pq import TransactionStatus
@@ -51,6 +51,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from reviewsite.extensions import db
 
+T = TypeVar("T")
 
 def configure_engine(engine: Engine, settings: Mapping[str, Any] | None = None) -> None:
     """``settings``: the app's config, for the ``DATABASE_*_SECONDS`` bounds of every session
@@ -218,6 +219,20 @@ def insert_skipping_duplicates(table: Table, *unique: str, where: str | None = N
     ``insert``; this is the one place that picks it. Add ``.returning(...)`` to learn which rows
     were written."""
     return _insert_skipping_duplicates(db.engine.dialect.name, table, tuple(unique), where)
+
+
+def built_once_per_database(build: Callable[..., T]) -> Callable[..., T]:
+    """Memoise a statement builder (its arguments hashable) per database as well: a statement
+    that holds :func:`insert_skipping_duplicates` is built with that database's own ``insert``,
+    and the tests run one process against both databases. For statements a request or a batch
+    runs every time (docs/architecture.md, "One implementation per operation")."""
+    built = cache(lambda dialect, *args: build(*args))
+
+    @wraps(build)
+    def statement(*args: Any) -> T:
+        return built(db.engine.dialect.name, *args)
+
+    return statement
 
 
 @cache

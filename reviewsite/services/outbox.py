@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy import (JSON, ColumnElement, Insert, Integer, String, bindparam, case, cast, func, literal, null, select,
                         true, union_all, update)
 from sqlalchemy.sql import FromClause, Subquery
 
-from reviewsite.database import insert_skipping_duplicates
+from reviewsite.database import built_once_per_database, insert_skipping_duplicates
 from reviewsite.extensions import db
 from reviewsite.models import Delivery, EmailStatus, Membership, Notification, NotificationPreference, Review, User
 from reviewsite.services.notification_kinds import topic_of
@@ -58,7 +57,7 @@ def notify(
     if not recipient_ids and to_address is None:
         return []
     subject = fact if fact is not None else (review.id if review is not None else "")
-    return _write(_notice_statement(db.engine.dialect.name, kind, bool(recipient_ids)), {
+    return _write(_notice_statement(kind, bool(recipient_ids)), {
         "recipient_ids": recipient_ids,
         "subject": str(subject),
         "to_address": to_address,
@@ -71,14 +70,12 @@ def notify(
     })
 
 
-@cache
-def _notice_statement(dialect: str, kind: str, to_accounts: bool) -> Insert:  # noqa: ARG001 - the cache's key
+@built_once_per_database
+def _notice_statement(kind: str, to_accounts: bool) -> Insert:
     """:func:`notify`'s statement for ``kind``, to accounts (``recipient_ids``) or to an address
-    alone, with every value a parameter: one statement object per database, kind and shape,
-    reused, so a notice costs its execution only (SQLAlchemy keeps the compiled form of a
-    statement it has seen, but would otherwise build this one and work out its cache key on
-    every call). The database is part of the key because ``ON CONFLICT`` is built with its
-    dialect's own ``insert``."""
+    alone, with every value a parameter: one statement object per kind and shape, reused, so a
+    notice costs its execution only (SQLAlchemy keeps the compiled form of a statement it has
+    seen, but would otherwise build this one and work out its cache key on every call)."""
     table = Notification.__table__
     columns = (
         bindparam("subject", type_=String).label("subject"),

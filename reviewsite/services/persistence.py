@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Insert, insert, inspect
 from sqlalchemy.orm import make_transient_to_detached
 
-from reviewsite.database import insert_skipping_duplicates
+from reviewsite.database import built_once_per_database, insert_skipping_duplicates
 from reviewsite.extensions import db
 from reviewsite.services.errors import Conflict
 
@@ -29,8 +29,7 @@ def insert_unique(entity: type[T], values: Mapping[str, Any], *, unique: Sequenc
     are column names, which must also be the entity's attribute names; columns not given take
     their table defaults and are loaded from the row if they are ever read. ``where`` is the
     condition of a partial unique index, when the uniqueness holds only for some rows."""
-    returned = db.session.execute(_unique_insert(db.engine.dialect.name, entity, tuple(unique), where),
-                                  dict(values)).first()
+    returned = db.session.execute(_unique_insert(entity, tuple(unique), where), dict(values)).first()
     if returned is None:
         raise Conflict(conflict_message)
     return _as_loaded(entity, values, returned)
@@ -54,9 +53,8 @@ def _as_loaded(entity: type[T], values: Mapping[str, Any], key: Sequence[Any]) -
 # runs both, and building a statement again and working out its cache key costs more than
 # SQLAlchemy's execution of it.
 
-@cache
-def _unique_insert(dialect: str, entity: type, unique: tuple[str, ...], where: str | None) -> Insert:  # noqa: ARG001
-    """Per database too (the cache's key): ``ON CONFLICT`` is built with its dialect's own ``insert``."""
+@built_once_per_database
+def _unique_insert(entity: type, unique: tuple[str, ...], where: str | None) -> Insert:
     return insert_skipping_duplicates(inspect(entity).local_table, *unique, where=where).returning(
         *inspect(entity).primary_key)
 

@@ -9,12 +9,12 @@ compare-and-set on a row that must still be held.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import cache
 
 from sqlalchemy import (CompoundSelect, Insert, Integer, Row, Update, and_, bindparam, insert, literal, null, select,
                         union_all, update)
 from sqlalchemy.sql import FromClause
 
+from reviewsite.database import built_once_per_database
 from reviewsite.extensions import db
 from reviewsite.models import Review, ReviewEvent, ReviewStatus, Side, User
 from reviewsite.services import access, listings, members
@@ -84,15 +84,15 @@ def _publish_in_one_statement(now: datetime, limit: int) -> list[Row]:
     """PostgreSQL: the same four statements as one, the events, the notices and the listing
     versions written from the claim's ``RETURNING`` (data-modifying ``WITH``), so the batch is
     one round trip, the published rows are never read back and no list of ids goes back and
-    forth. The one PostgreSQL-only path of the services, kept
-    because without it a batch took half as long again (BENCHMARKS.md, "The sweep");
-    ``tests/services/test_publication_sweep.py`` holds it to :func:`_publish_in_steps`'s rows."""
+    forth. The one PostgreSQL-only path of the services, kept because without it a batch took
+    half as long again (BENCHMARKS.md, "The sweep"); ``tests/services/test_publication_sweep.py``
+    holds it to :func:`_publish_in_steps`'s rows."""
     rows = db.session.execute(_one_statement(), {"now": now, "limit": limit}).all()
     remember_new([row.notice_id for row in rows if row.id is None])
     return [row for row in rows if row.id is not None]
 
 
-@cache
+@built_once_per_database
 def _one_statement() -> CompoundSelect:
     published = _CLAIM_AND_PUBLISH.cte("published")
     notices = published_notices(published).cte("notices")
