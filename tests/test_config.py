@@ -238,6 +238,21 @@ def test_the_worker_uses_the_prompt_reconnect_consumer(development):
     assert celery_app.conf.worker_consumer == "tasks.celery_app:PromptReconnectConsumer"
 
 
+def test_a_celery_pool_process_takes_what_start_up_built_out_of_the_garbage_collectors_walk(development):
+    """As the web workers do (gunicorn.conf.py): the hook is connected to the signal Celery sends
+    in each pool process once it has started."""
+    from celery.signals import worker_process_init
+
+    import tasks.celery_app  # noqa: F401 - connects the hook
+
+    gc.unfreeze()
+    try:
+        worker_process_init.send(sender=None)
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
+
+
 def test_a_worker_survives_kombus_error_when_closing_a_lost_redis_connection(development):
     """kombu raised AttributeError there on a Redis restart, and the worker exited."""
     from tasks.celery_app import close_tolerantly
