@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import bindparam, exists, select
 
 from reviewsite.extensions import db
@@ -19,21 +17,6 @@ def member_ids(business_id: int) -> list[int]:
 _MEMBER_IDS = (
     select(Membership.user_id).where(Membership.business_id == bindparam("business_id")).order_by(Membership.id)
 )
-
-
-def members_by_business(business_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
-    """:func:`member_ids` for many businesses in one query (the sweep publishes a batch)."""
-    found: dict[int, list[int]] = {}
-    ids = sorted(set(business_ids))
-    if not ids:
-        return {}
-    for business_id, user_id in db.session.execute(
-        select(Membership.business_id, Membership.user_id)
-        .where(Membership.business_id.in_(ids))
-        .order_by(Membership.id)
-    ):
-        found.setdefault(business_id, []).append(user_id)
-    return {business_id: tuple(users) for business_id, users in found.items()}
 
 
 def is_member(user_id: int, business_id: int) -> bool:

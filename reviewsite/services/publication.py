@@ -54,7 +54,9 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
     published.sort(key=lambda row: (row.publish_at, row.id))
     ids = [row.id for row in published]
     # The rows changed behind the ORM's back: objects already loaded must read them again.
-    for review in [obj for obj in db.session.identity_map.values() if isinstance(obj, Review) and obj.id in ids]:
+    published_ids = set(ids)
+    loaded = db.session.identity_map.values()
+    for review in [obj for obj in loaded if isinstance(obj, Review) and obj.id in published_ids]:
         db.session.expire(review)
     return ids
 
