@@ -54,7 +54,8 @@ def public_page(parts: Callable[[], tuple], render: Callable[[], str]) -> Respon
             cache.set(f"page:{tag}", html)
         response = make_response(html)
     response.set_etag(tag)
-    response.cache_control.public = True
-    response.cache_control.no_cache = True
-    response.vary.add("Cookie")
+    # Plain strings: the response is new, so there is nothing to merge with, and Werkzeug's
+    # cache_control and vary structures would parse and write the header again on each change.
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["Vary"] = "Cookie"
     return response

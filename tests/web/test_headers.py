@@ -30,6 +30,7 @@ def check(response, *, endpoint: str, private: bool) -> None:
     assert headers.get("X-Content-Type-Options") == "nosniff", where
     assert headers.get("X-Frame-Options") == "DENY", where
     assert headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
+    assert headers.get("Permissions-Policy") == "browsing-topics=()", where
     if private:
         assert headers.get("Cache-Control") == "no-store", where
     if response.mimetype == "text/html":
@@ -101,3 +102,10 @@ def test_production_sends_hsts_on_https_and_secure_cookies(production_app, db_co
     assert "Secure" in secure.headers["Set-Cookie"]
     check(secure, endpoint="auth.login", private=True)
     assert "Strict-Transport-Security" not in client.http.get("/login").headers  # only browsers on https keep it
+    behind_proxy = client.http.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert behind_proxy.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_development_sends_no_hsts_even_on_https(app, db_connection):
+    """The local site runs on http://127.0.0.1; a year of HSTS there would outlive it."""
+    assert "Strict-Transport-Security" not in WebClient(app).http.get("/login", base_url="https://localhost").headers
