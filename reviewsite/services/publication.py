@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import (CompoundSelect, Insert, Integer, Row, Update, and_, bindparam, insert, literal, null, select,
-                        union_all, update)
+from sqlalchemy import Insert, Integer, Select, Update, and_, bindparam, func, insert, literal, null, select, update
 from sqlalchemy.sql import FromClause
 
 from reviewsite.database import built_once_per_database
@@ -51,8 +50,7 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
         published = _publish_in_steps(now, limit)
     if not published:
         return []
-    published.sort(key=lambda row: (row.publish_at, row.id))
-    ids = [row.id for row in published]
+    ids = [review_id for _, review_id in sorted(published)]
     # The rows changed behind the ORM's back: objects already loaded must read them again.
     published_ids = set(ids)
     loaded = db.session.identity_map.values()
@@ -68,41 +66,47 @@ _NOW = bindparam("now", type_=_reviews.c.publish_at.type)
 _LIMIT = bindparam("limit", type_=Integer)
 
 
-def _publish_in_steps(now: datetime, limit: int) -> list[Row]:
+def _publish_in_steps(now: datetime, limit: int) -> list[tuple[datetime, int]]:
     """The batch as four statements: the claim, then the events and the notices of the reviews
     it published, read back by id, and last the listing versions of their businesses (as in
-    submission, the business rows are locked only from there to the commit)."""
-    published = list(db.session.execute(_CLAIM_AND_PUBLISH, {"now": now, "limit": limit}).all())
+    submission, the business rows are locked only from there to the commit). Returns the
+    (publish_at, id) of each review published."""
+    published = db.session.execute(_CLAIM_AND_PUBLISH, {"now": now, "limit": limit}).all()
     if published:
         ids = [row.id for row in published]
         published_rows = select(_reviews.c.id, _reviews.c.publish_at).where(_reviews.c.id.in_(ids))
         db.session.execute(_events_of(published_rows.subquery("published")), {"now": now})
         notify_published(ids, now=now)
         listings.changed(row.business_id for row in published)
-    return published
+    return [(row.publish_at, row.id) for row in published]
 
 
-def _publish_in_one_statement(now: datetime, limit: int) -> list[Row]:
+def _publish_in_one_statement(now: datetime, limit: int) -> list[tuple[datetime, int]]:
     """PostgreSQL: the same four statements as one, the events, the notices and the listing
     versions written from the claim's ``RETURNING`` (data-modifying ``WITH``), so the batch is
     one round trip, the published rows are never read back and no list of ids goes back and
-    forth. The one PostgreSQL-only path of the services, kept because without it a batch took
-    half as long again (BENCHMARKS.md, "The sweep"); ``tests/services/test_publication_sweep.py``
-    holds it to :func:`_publish_in_steps`'s rows."""
-    rows = db.session.execute(_one_statement(), {"now": now, "limit": limit}).all()
-    remember_new([row.notice_id for row in rows if row.id is None])
-    return [row for row in rows if row.id is not None]
+    forth. What comes back is one row of three arrays (the reviews' ids and release times, the
+    notices' ids), not a row per review and per notice: reading 1,500 rows through the result
+    was half of a batch's Python time. The one PostgreSQL-only path of the services, kept
+    because without it a batch took half as long again (BENCHMARKS.md, "The sweep");
+    ``tests/services/test_publication_sweep.py`` holds it to :func:`_publish_in_steps`."""
+    ids, publish_ats, notice_ids = db.session.execute(_one_statement(), {"now": now, "limit": limit}).one()
+    remember_new(sorted(notice_ids or ()))
+    return list(zip(publish_ats or (), ids or (), strict=True))
 
 
 @built_once_per_database
-def _one_statement() -> CompoundSelect:
+def _one_statement() -> Select:
     published = _CLAIM_AND_PUBLISH.cte("published")
     notices = published_notices(published).cte("notices")
-    return union_all(
-        select(published.c.id, published.c.business_id, published.c.publish_at, null().label("notice_id")),
-        select(null(), null(), null(), notices.c.id),
-    ).add_cte(_events_of(published).cte("events"),
-              listings.versions_bumped(select(published.c.business_id).scalar_subquery()).cte("versions"))
+    # One aggregate over the claim, so the two arrays list the reviews in the same order.
+    return (
+        select(func.array_agg(published.c.id), func.array_agg(published.c.publish_at),
+               select(func.array_agg(notices.c.id)).scalar_subquery())
+        .select_from(published)
+        .add_cte(_events_of(published).cte("events"),
+                 listings.versions_bumped(select(published.c.business_id).scalar_subquery()).cte("versions"))
+    )
 
 
 def _events_of(published: FromClause) -> Insert:
