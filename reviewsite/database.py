@@ -173,14 +173,28 @@ def _begin_only_when_needed(connection: Connection, cursor: Any, statement: str,
     transaction as usual, and every later statement, reads included, runs inside it (a read
     sees what the unit of work wrote) until it commits or rolls back. Reads before the first
     write see what is committed, as they would in a READ COMMITTED transaction: each statement
-    there has its own snapshot anyway."""
+    there has its own snapshot anyway.
+
+    A write runs on its own too when it is the whole of its unit of work
+    (``unit_of_work.one_statement``, which sets :data:`ALONE` on the unit's connection): a
+    single statement is atomic by itself, and BEGIN and COMMIT around it would only add two
+    round trips."""
+    verb = statement.lstrip()[:6].upper()
+    # (A unit's SAVEPOINT, as the tests' sessions take one, is never on its own.)
+    alone = verb in _WRITES and context is not None and context.execution_options.get(ALONE, False)
     before_statement(connection.connection.driver_connection,
-                     read=statement.lstrip()[:6].upper() == "SELECT" and _LOCKING.search(statement) is None)
+                     read=alone or (verb == "SELECT" and _LOCKING.search(statement) is None))
+
+
+# The execution option of a unit of work that is one statement (see _begin_only_when_needed).
+ALONE = "reviewsite_one_statement"
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
 
 def before_statement(dbapi_connection: Any, *, read: bool) -> None:
     """The rule of :func:`_begin_only_when_needed` for one statement on a psycopg connection:
-    on an idle connection a plain read runs on its own, anything else begins a transaction."""
+    on an idle connection a plain read (or a unit's only statement) runs on its own, anything
+    else begins a transaction."""
     if dbapi_connection.pgconn.transaction_status == _IDLE and dbapi_connection.autocommit is not read:
         dbapi_connection.autocommit = read
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from reviewsite.database import configure_engine
+from reviewsite.database import ALONE, configure_engine
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -65,6 +65,24 @@ def test_a_write_begins_the_transaction_and_later_reads_see_it(engine, commands)
         assert other.execute(sa.text("SELECT n FROM lazy_begin WHERE id = 1")).scalar_one() == 1
 
 
+def test_the_only_statement_of_a_unit_of_work_runs_on_its_own(engine, commands):
+    """unit_of_work.one_statement: a write that is the whole unit commits by itself, with
+    neither BEGIN nor COMMIT around it; the next unit on the connection begins as usual."""
+    with Session(engine) as session:
+        session.connection(execution_options={ALONE: True})
+        session.execute(sa.text("UPDATE lazy_begin SET n = 3 WHERE id = 1"))
+        with engine.connect() as other:  # committed already
+            assert other.execute(sa.text("SELECT n FROM lazy_begin WHERE id = 1")).scalar_one() == 3
+        session.commit()
+    assert commands == []
+    with Session(engine) as session:
+        session.execute(sa.text("UPDATE lazy_begin SET n = 4 WHERE id = 1"))
+        session.rollback()
+    assert commands == [b"BEGIN", b"ROLLBACK"]
+    with engine.connect() as other:
+        assert other.execute(sa.text("SELECT n FROM lazy_begin WHERE id = 1")).scalar_one() == 3
+
+
 def test_a_rollback_undoes_every_write_of_the_piece_of_work(engine):
     with Session(engine) as session:
         session.execute(sa.text("UPDATE lazy_begin SET n = 5 WHERE id = 1"))
@@ -82,3 +100,16 @@ def test_a_locking_read_begins_the_transaction_and_holds_its_lock_to_the_commit(
             with pytest.raises(sa.exc.OperationalError, match="lock timeout"):
                 other.execute(sa.text("UPDATE lazy_begin SET n = 9 WHERE id = 1"))
         session.commit()
+
+
+def test_a_savepoint_is_never_on_its_own(engine, commands):
+    """A unit of one statement inside a joined transaction (the tests' sessions) takes a
+    SAVEPOINT first: that begins the transaction as usual."""
+    with Session(engine) as session:
+        session.connection(execution_options={ALONE: True})
+        session.begin_nested()
+        session.execute(sa.text("UPDATE lazy_begin SET n = 7 WHERE id = 1"))
+        session.rollback()
+    assert commands[0] == b"BEGIN"
+    with engine.connect() as other:
+        assert other.execute(sa.text("SELECT n FROM lazy_begin WHERE id = 1")).scalar_one() == 0

@@ -28,7 +28,7 @@ from reviewsite.clock import database_now, now_utc
 from reviewsite.notifications import transport
 from reviewsite.notifications.rendering import OutgoingMail, SharedParts, render_email
 from reviewsite.services import mail_queue
-from reviewsite.unit_of_work import unit_of_work
+from reviewsite.unit_of_work import one_statement, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _record_sent(notification_id: int) -> str | None:
     transaction, so if it fails nothing was sent (None). An SMTP server's mail went whatever the
     database says: recording it is retried, since marking it failed would send it again."""
     try:
-        with unit_of_work():
+        with one_statement():
             mail_queue.mark_sent([notification_id], now=now_utc())
         return "sent"
     except DBAPIError as first_error:
