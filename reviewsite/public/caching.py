@@ -46,13 +46,17 @@ def public_page(parts: Callable[[], tuple], render: Callable[[], str]) -> Respon
     if tag in request.if_none_match:
         response = Response(status=304)
     else:
-        html = cache.get(f"page:{tag}")
-        if html is None:
+        # Stored as the UTF-8 the response sends: a page kept as text was decoded from the
+        # cache's pickle and encoded again on every view, which for pages with characters
+        # beyond ASCII (names, quotes, stars) cost more than the rest of serving it.
+        body = cache.get(f"page:{tag}")
+        if body is None:
             html = render()
             if session.modified:  # the render wrote to the session: it belongs to one person
                 return make_response(html)
-            cache.set(f"page:{tag}", html)
-        response = make_response(html)
+            body = html.encode()
+            cache.set(f"page:{tag}", body)
+        response = make_response(body)
     response.set_etag(tag)
     # Plain strings: the response is new, so there is nothing to merge with, and Werkzeug's
     # cache_control and vary structures would parse and write the header again on each change.
