@@ -180,7 +180,8 @@ def _begin_only_when_needed(connection: Connection, cursor: Any, statement: str,
     single statement is atomic by itself, and BEGIN and COMMIT around it would only add two
     round trips."""
     verb = statement.lstrip()[:6].upper()
-    # (A unit's SAVEPOINT, as the tests' sessions take one, is never on its own.)
+    # Only a write: a SAVEPOINT, which a session joined to an outer transaction takes first,
+    # must begin that transaction.
     alone = verb in _WRITES and context is not None and context.execution_options.get(ALONE, False)
     before_statement(connection.connection.driver_connection,
                      read=alone or (verb == "SELECT" and _LOCKING.search(statement) is None))

@@ -7,8 +7,7 @@
   other sites (paths hold tokens: ``/password/reset/<token>``), a Permissions-Policy that opts
   out of the Topics API and, in production on https, HSTS. The headers are built once, with the
   ``secure`` library's policy builders: they are the same for every response (no per-view
-  policy, no nonce), and Flask-Talisman, which worked them out again from its options on every
-  response, was a third of what the trivial endpoint cost (BENCHMARKS.md).
+  policy, no nonce), so nothing about them is worked out per response.
 - ``Cache-Control: no-store`` on every response that may show private data: every page but the
   public ones (token pages, forms with a CSRF token, the development mailbox), and the public
   ones too for a request that carries a session or remember-me cookie (a signed-in person, or a

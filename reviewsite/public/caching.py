@@ -46,9 +46,8 @@ def public_page(parts: Callable[[], tuple], render: Callable[[], str]) -> Respon
     if tag in request.if_none_match:
         response = Response(status=304)
     else:
-        # Stored as the UTF-8 the response sends: a page kept as text was decoded from the
-        # cache's pickle and encoded again on every view, which for pages with characters
-        # beyond ASCII (names, quotes, stars) cost more than the rest of serving it.
+        # Stored as the UTF-8 the response sends, so that a view neither decodes it from the
+        # cache's pickle nor encodes it again.
         body = cache.get(f"page:{tag}")
         if body is None:
             html = render()

@@ -86,8 +86,8 @@ def _publish_in_one_statement(now: datetime, limit: int) -> list[tuple[datetime,
     versions written from the claim's ``RETURNING`` (data-modifying ``WITH``), so the batch is
     one round trip, the published rows are never read back and no list of ids goes back and
     forth. What comes back is one row of three arrays (the reviews' ids and release times, the
-    notices' ids), not a row per review and per notice: reading 1,500 rows through the result
-    was half of a batch's Python time. The one PostgreSQL-only path of the services, kept
+    notices' ids), not a row per review and per notice to be read one by one through the
+    result. The one PostgreSQL-only path of the services, kept
     because without it a batch took half as long again (BENCHMARKS.md, "The sweep");
     ``tests/services/test_publication_sweep.py`` holds it to :func:`_publish_in_steps`."""
     ids, publish_ats, notice_ids = db.session.execute(_one_statement(), {"now": now, "limit": limit}).one()
