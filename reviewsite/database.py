@@ -53,6 +53,7 @@ from reviewsite.extensions import db
 
 T = TypeVar("T")
 
+
 def configure_engine(engine: Engine, settings: Mapping[str, Any] | None = None) -> None:
     """``settings``: the app's config, for the ``DATABASE_*_SECONDS`` bounds of every session
     (0 leaves one unset); without it, connections keep the driver's and server's defaults."""

@@ -58,9 +58,8 @@ def adjust_rating(business_id: int, *, count: int, stars: int) -> None:
     db.session.execute(_ADJUST_RATING, {"business_id": business_id, "count": count, "stars": stars})
 
 
-# Built once, values as parameters: every submission runs the one and every sweep batch (up to 500
-# businesses) the other, and building them again and working out their cache keys cost more
-# than SQLAlchemy's execution of them. On the table, where no loaded object needs synchronising.
+# Built once, values as parameters: every submission runs the one and every sweep batch the
+# other (docs/architecture.md, "One implementation per operation"). On the table, where no loaded object needs synchronising.
 _reviews, _businesses = Review.__table__, Business.__table__
 _CHANGED = versions_bumped(bindparam("ids", expanding=True))
 _ADJUST_RATING = (

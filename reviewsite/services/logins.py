@@ -21,7 +21,7 @@ from reviewsite.models import Login, User
 
 TOKEN_BYTES = 32
 
-# Every signed-in request runs this: built once (building a statement costs more than running it).
+# Every signed-in request runs this: built once (docs/architecture.md, "One implementation per operation").
 _USER_OF_OPEN_LOGIN = (
     select(User)
     .join(Login, Login.user_id == User.id)

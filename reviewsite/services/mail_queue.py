@@ -79,9 +79,8 @@ def mark_sent(notification_ids: list[int], *, now: datetime) -> None:
     db.session.execute(_MARK_SENT, {"ids": notification_ids, "now": now})
 
 
-# Built once, values as parameters: it runs once a mail (``delivery.py`` records each mail the
-# server accepts on its own), and building it again and working out its cache key cost more than
-# SQLAlchemy's execution of it. The table, not the entity: nothing loaded needs synchronising.
+# Built once, values as parameters: it runs once a mail (docs/architecture.md, "One implementation per operation"). The table, not the
+# entity: nothing loaded needs synchronising.
 _notifications = Notification.__table__
 _MARK_SENT = (
     update(_notifications)

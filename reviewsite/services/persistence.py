@@ -49,9 +49,7 @@ def _as_loaded(entity: type[T], values: Mapping[str, Any], key: Sequence[Any]) -
     return row
 
 
-# The statements are built once per entity and reused (values are parameters): a submission
-# runs both, and building a statement again and working out its cache key costs more than
-# SQLAlchemy's execution of it.
+# Built once per entity, values as parameters: a submission runs both (docs/architecture.md, "One implementation per operation").
 
 @built_once_per_database
 def _unique_insert(entity: type, unique: tuple[str, ...], where: str | None) -> Insert:

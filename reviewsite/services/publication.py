@@ -60,8 +60,7 @@ def publish_due(*, now: datetime, limit: int = 500) -> list[int]:
 
 
 # The sweep's statements are built once, with ``now`` and ``limit`` as parameters: a sweep runs
-# every few seconds and a backlog in batches, and building the one statement again and working
-# out its cache key cost more CPU than the rest of a batch's work here.
+# every few seconds and a backlog in batches (docs/architecture.md, "One implementation per operation").
 _NOW = bindparam("now", type_=_reviews.c.publish_at.type)
 _LIMIT = bindparam("limit", type_=Integer)
 
@@ -87,9 +86,9 @@ def _publish_in_one_statement(now: datetime, limit: int) -> list[tuple[datetime,
     one round trip, the published rows are never read back and no list of ids goes back and
     forth. What comes back is one row of three arrays (the reviews' ids and release times, the
     notices' ids), not a row per review and per notice to be read one by one through the
-    result. The one PostgreSQL-only path of the services, kept
-    because without it a batch took half as long again (BENCHMARKS.md, "The sweep");
-    ``tests/services/test_publication_sweep.py`` holds it to :func:`_publish_in_steps`."""
+    result. The one PostgreSQL-only path of the services, kept because without it a batch took
+    half as long again (BENCHMARKS.md, "The sweep"); ``tests/services/test_publication_sweep.py``
+    holds it to :func:`_publish_in_steps`."""
     ids, publish_ats, notice_ids = db.session.execute(_one_statement(), {"now": now, "limit": limit}).one()
     remember_new(sorted(notice_ids or ()))
     return list(zip(publish_ats or (), ids or (), strict=True))
