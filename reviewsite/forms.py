@@ -16,7 +16,8 @@ from typing import Any
 import wtforms
 from flask_wtf import FlaskForm
 from wtforms import Field, StringField, TextAreaField
-from wtforms.validators import StopValidation
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, StopValidation
 
 # C0 and C1 controls and DEL; a text area may hold tab, line feed and carriage return.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -39,6 +40,14 @@ class RefuseControlCharacters:
         if isinstance(field, StringField):
             field.validators = [refuse_control_characters, *field.validators]
         return field
+
+
+def one_of(choices: list[SelectChoice]) -> AnyOf:
+    """The check that a select's value is one of its ``choices``, with WTForms' own message, for
+    a ``SelectField(validate_choice=False)``. WTForms' check builds every option again (as it
+    would to render them) on each validation; a set of the values is the same rule, for the
+    forms read on every request (the search box's)."""
+    return AnyOf(frozenset(choice.value for choice in choices), message="Not a valid choice.")
 
 
 class Form(FlaskForm):

@@ -7,7 +7,10 @@
   other sites (paths hold tokens: ``/password/reset/<token>``), a Permissions-Policy that opts
   out of the Topics API and, in production on https, HSTS. The headers are built once, with the
   ``secure`` library's policy builders: they are the same for every response (no per-view
-  policy, no nonce), so nothing about them is worked out per response.
+  policy, no nonce), so nothing about them is worked out per response. They are added where the
+  response leaves the application (:class:`SecurityHeaders`, a WSGI middleware), to the header
+  list it sends: every answer gets them, error pages and static files included, and no view
+  can take them off.
 - ``Cache-Control: no-store`` on every response that may show private data: every page but the
   public ones (token pages, forms with a CSRF token, the development mailbox), and the public
   ones too for a request that carries a session or remember-me cookie (a signed-in person, or a
@@ -19,8 +22,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from ipaddress import ip_address
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, request
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE_DEFAULT
@@ -36,6 +40,9 @@ from secure import (
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from reviewsite.config import DEVELOPMENT
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 SELF, NONE = "'self'", "'none'"
 CONTENT_SECURITY_POLICY = (
@@ -90,22 +97,38 @@ def response_headers(*, hsts: bool) -> Mapping[str, str]:
     ).headers
 
 
-def _on_https() -> bool:
-    """HSTS only on https (browsers ignore it on http anyway). X-Forwarded-Proto is believed
-    even from an untrusted client: the worst it can do is send HSTS to its own browser."""
-    return request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+class SecurityHeaders:
+    """WSGI middleware: the security headers, added to the header list of every response as it
+    leaves the application. Outside Flask on purpose: in an ``after_request`` hook each header
+    went through Werkzeug's ``Headers`` twice (set, then copied for sending), on every request;
+    here the list is extended with tuples made at start-up."""
+
+    def __init__(self, app: WSGIApplication, *, plain: Mapping[str, str], https: Mapping[str, str]) -> None:
+        self.app = app
+        self.plain = list(plain.items())
+        self.https = list(https.items())
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        extra = self.https if _on_https(environ) else self.plain
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+            return start_response(status, [*headers, *extra], exc_info)
+
+        return self.app(environ, start)
+
+
+def _on_https(environ: WSGIEnvironment) -> bool:
+    """HSTS only on https (browsers ignore it on http anyway): the scheme as ProxyFix left it
+    behind a trusted proxy. X-Forwarded-Proto is believed even from an untrusted client: the
+    worst it can do is send HSTS to its own browser."""
+    return environ.get("wsgi.url_scheme") == "https" or environ.get("HTTP_X_FORWARDED_PROTO") == "https"
 
 
 def init_app(app: Flask) -> None:
-    proxies = app.config["TRUSTED_PROXIES"]
-    if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     plain = response_headers(hsts=False)
     https = response_headers(hsts=True) if app.config["REVIEWSITE_ENV"] != DEVELOPMENT else plain
-
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.update(https if _on_https() else plain)
-        return response
-
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, plain=plain, https=https)  # type: ignore[method-assign]
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:  # outermost: the headers' middleware and the app see the client's scheme
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.after_request(_no_store_unless_public)

@@ -4,16 +4,19 @@ from wtforms import BooleanField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from reviewsite.forms import QueryForm
+from reviewsite.forms import QueryForm, one_of
 from reviewsite.services.listing_details import CATEGORIES
+
+
+CATEGORY_CHOICES = [SelectChoice("", "Any category"), *[SelectChoice(c) for c in CATEGORIES]]
 
 
 class SearchForm(QueryForm):
     """A GET form: no CSRF token (it changes nothing) and no secrets in the URL."""
 
     q = StringField("Name", validators=[Optional(), Length(max=80)])
-    category = SelectField("Category", choices=[SelectChoice("", "Any category"), *[SelectChoice(c) for c in CATEGORIES]],
-                           validators=[Optional()], validate_choice=True)
+    category = SelectField("Category", choices=CATEGORY_CHOICES, validators=[Optional(), one_of(CATEGORY_CHOICES)],
+                           validate_choice=False)
     city = StringField("City", validators=[Optional(), Length(max=60)])
 
     def terms(self) -> dict[str, str]:
@@ -31,8 +34,10 @@ class ReviewListForm(QueryForm):
     """How a visitor reads a business's reviews (a GET form: it changes nothing). Every value it
     accepts changes the page, so every one is in the page's cache key (public/views.py)."""
 
-    sort = SelectField("Order", choices=SORT_CHOICES, default="newest", validate_choice=True)
-    stars = SelectField("Rating", choices=STAR_FILTER_CHOICES, default="", validate_choice=True)
+    sort = SelectField("Order", choices=SORT_CHOICES, default="newest", validators=[one_of(SORT_CHOICES)],
+                       validate_choice=False)
+    stars = SelectField("Rating", choices=STAR_FILTER_CHOICES, default="", validators=[one_of(STAR_FILTER_CHOICES)],
+                        validate_choice=False)
     window = BooleanField("Only reviews that went through the make-it-right window", false_values=("", "0"))
 
     def validate_window(self, field: BooleanField) -> None:

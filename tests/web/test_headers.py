@@ -31,6 +31,8 @@ def check(response, *, endpoint: str, private: bool) -> None:
     assert headers.get("X-Frame-Options") == "DENY", where
     assert headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", where
     assert headers.get("Permissions-Policy") == "browsing-topics=()", where
+    for name in ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"):
+        assert len(headers.getlist(name)) == 1, f"{name} sent {len(headers.getlist(name))} times on {where}"
     if private:
         assert headers.get("Cache-Control") == "no-store", where
     if response.mimetype == "text/html":
