@@ -39,6 +39,11 @@ def app_with_limits(database_url: str, session_clock, db_connection, storage: st
     application = create_app(app_config(database_url, session_clock, RATELIMIT_ENABLED=True,
                                          RATELIMIT_STORAGE_URI=storage))
     use_memory_broker(application)
+    # Flask-Limiter's init_app keeps the limiter's "the store is down" flag from the app before:
+    # after the unreachable-store test, a new app counted in memory and switched to Redis once
+    # the limiter's back-off ran out, in the middle of whichever test came next. Each app here
+    # starts with its store taken as up, as a process's one app does.
+    limiter._storage_dead = False
     with application.app_context():
         engine = db.engines[None]
         db.engines[None] = db_connection  # type: ignore[index]
