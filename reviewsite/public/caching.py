@@ -36,13 +36,15 @@ from reviewsite.extensions import cache
 from reviewsite.security import seen_alike
 
 
-def public_page(parts: Callable[[], tuple], render: Callable[[], str]) -> Response:
+def public_page(parts: Callable[[], tuple | None], render: Callable[[], str]) -> Response:
     """The page for ``parts()`` (what the page shows besides the code) from the cache and with
-    HTTP caching headers, for requests :func:`seen_alike`; ``render()`` otherwise. A render that
-    aborts (a 404, say) is never stored."""
-    if not seen_alike():
+    HTTP caching headers, for requests :func:`seen_alike`; ``render()`` otherwise, and where
+    ``parts()`` is None (nothing to key on: the render says what is wrong). A render that aborts
+    (a 400 or a 404, say) is never stored."""
+    key = parts() if seen_alike() else None
+    if key is None:
         return make_response(render())
-    tag = hashlib.sha256(repr((current_app.config["RELEASE_ID"], request.endpoint, parts())).encode()).hexdigest()
+    tag = hashlib.sha256(repr((current_app.config["RELEASE_ID"], request.endpoint, key)).encode()).hexdigest()
     if tag in request.if_none_match:
         response = Response(status=304)
     else:

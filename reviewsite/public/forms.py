@@ -12,16 +12,13 @@ CATEGORY_CHOICES = [SelectChoice("", "Any category"), *[SelectChoice(c) for c in
 
 
 class SearchForm(QueryForm):
-    """A GET form: no CSRF token (it changes nothing) and no secrets in the URL."""
+    """A GET form: no CSRF token (it changes nothing) and no secrets in the URL. The search
+    reads its fields' values as typed, once the form has accepted them (public/views.py)."""
 
     q = StringField("Name", validators=[Optional(), Length(max=80)])
     category = SelectField("Category", choices=CATEGORY_CHOICES, validators=[Optional(), one_of(CATEGORY_CHOICES)],
                            validate_choice=False)
     city = StringField("City", validators=[Optional(), Length(max=60)])
-
-    def terms(self) -> dict[str, str]:
-        """What to search for, once the form is valid."""
-        return {"q": self.q.data or "", "category": self.category.data or "", "city": self.city.data or ""}
 
 
 SORT_CHOICES = [SelectChoice("newest", "Newest first"), SelectChoice("lowest", "Lowest rating first"),

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, make_response, render_template,
 from flask_login import current_user
 
 from reviewsite.clock import now_utc
+from reviewsite.forms import CONTROL_CHARACTERS
 from reviewsite.public import caching, paging
 from reviewsite.public.forms import ReviewListForm, SearchForm
 from reviewsite.services import access, businesses, inbox, listing_details, listings, public_moderation, record
@@ -16,8 +17,10 @@ from reviewsite.services.window import window_policy
 
 bp = Blueprint("public", __name__)
 
-# The query arguments a business page's review list reads: one per field of its form.
+# The query arguments a business page's review list and the search read: one per field of
+# their forms.
 LIST_ARGUMENTS = tuple(field.name for field in ReviewListForm())
+SEARCH_TERMS = tuple(field.name for field in SearchForm())
 
 
 @bp.route("/")
@@ -27,22 +30,29 @@ def home():
 
 @bp.route("/businesses")
 def search():
-    form = SearchForm(request.args)
-    if not form.validate():
-        return render_template("public/search.html", form=form, page=None), 400
-    terms = form.terms()
     number = request.args.get("page", 1, type=int)
+    # As on a business page, the arguments as typed key the page and the form reads them only on
+    # a render: a cached page was rendered from arguments the form accepted, and those it refuses
+    # give 400, which is never stored. Terms with control characters never reach the database
+    # (PostgreSQL refuses a NUL): the render says what is wrong with them.
+    typed = {name: request.args.get(name, "") for name in SEARCH_TERMS}
 
-    def results(fetch) -> paging.Window:
-        return paging.fetch(lambda limit, offset: fetch(**terms, limit=limit, offset=offset), page=number) or abort(404)
+    def results(fetch) -> paging.Window | None:
+        return paging.fetch(lambda limit, offset: fetch(**typed, limit=limit, offset=offset), page=number)
 
-    def parts() -> tuple:
-        # The arguments as typed (the form and the pager repeat them) and what was found.
+    def parts() -> tuple | None:
+        if any(CONTROL_CHARACTERS.search(value) for value in typed.values()):
+            return None
         found = results(businesses.search_stamps)
-        return tuple(request.args.get(name, "") for name in terms), found.page, found.has_next, tuple(found.items)
+        return None if found is None else (tuple(typed.values()), found.page, found.has_next, tuple(found.items))
 
-    return caching.public_page(
-        parts, lambda: render_template("public/search.html", form=form, page=results(businesses.search)))
+    def render() -> str:
+        form = SearchForm(request.args)
+        if not form.validate():
+            abort(make_response(render_template("public/search.html", form=form, page=None), 400))
+        return render_template("public/search.html", form=form, page=results(businesses.search) or abort(404))
+
+    return caching.public_page(parts, render)
 
 
 @bp.route("/b/<slug>")
