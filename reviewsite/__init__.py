@@ -50,10 +50,12 @@ def register_extensions(app: Flask) -> None:
     from reviewsite.extensions import cache, celery_init_app, csrf, db, limiter, login_manager
     from reviewsite.notifications import dispatch
     from reviewsite.services import logins
+    from reviewsite.session_cookies import SignedCookieSessions
 
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine, app.config)
+    app.session_interface = SignedCookieSessions()
     csrf.init_app(app)
     security.init_app(app)
     limiter.init_app(app)

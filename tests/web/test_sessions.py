@@ -139,3 +139,19 @@ def test_a_session_cookie_naming_an_account_id_signs_nobody_in(app, world, make_
     with app.test_request_context():
         forged = app.session_interface.get_signing_serializer(app).dumps({"_user_id": "1", "_fresh": True})
     assert not signed_in(replay(make_client, {"session": forged}))
+
+
+def test_a_new_secret_key_ends_every_session_and_the_old_one_kept_as_a_fallback_keeps_them(app, world, make_client):
+    """The signer is made once per set of keys (reviewsite/session_cookies.py): a new key must
+    still take effect at once, and a key among SECRET_KEY_FALLBACKS must still be honoured."""
+    cookies = cookies_of(log_in(make_client, world.reviewer))
+    assert signed_in(replay(make_client, cookies))
+    key, fallbacks = app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"]
+    try:
+        app.config["SECRET_KEY"] = "a different secret key, as long as the production one"
+        assert not signed_in(replay(make_client, cookies))
+        app.config["SECRET_KEY_FALLBACKS"] = [key]
+        assert signed_in(replay(make_client, cookies))
+    finally:
+        app.config["SECRET_KEY"], app.config["SECRET_KEY_FALLBACKS"] = key, fallbacks
+    assert signed_in(replay(make_client, cookies))
