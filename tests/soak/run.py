@@ -402,12 +402,16 @@ class Watch:
     web_down: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def look(self) -> dict[str, dict]:
+    def look(self, last: bool = False) -> dict[str, dict]:
+        """Record the pids, and the programs supervisord gave up on (FATAL: its start retries ran
+        out). EXITED alone is not giving up: with ``autorestart`` it is the half second between a
+        kill and the next spawn, which a look every 3 s sometimes lands in. The ``last`` look, after
+        every window has closed, also counts any program that is not RUNNING by then."""
         processes = self.site.processes()
         for name, info in processes.items():
             if info["pid"]:
                 self.pids.setdefault(name, set()).add(info["pid"])
-            if info["statename"] in ("FATAL", "EXITED", "STOPPED", "UNKNOWN"):
+            if info["statename"] in ("FATAL", "UNKNOWN") or (last and info["statename"] != "RUNNING"):
                 self.given_up.add(name)
         return processes
 
@@ -544,8 +548,8 @@ def main(argv: list[str] | None = None) -> int:
         traffic.stop()
         time.sleep(WINDOW_SECONDS + LATE_AFTER_SECONDS + 5)
         outcome = check(site, traffic.ledger)
-        watch.look()
         watch.stop()
+        watch.look(last=True)
         crashes = watch.unexpected_exits()
         restarts = sum(len(pids) - 1 for pids in watch.pids.values())
         died = sorted(watch.given_up)
