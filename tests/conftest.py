@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 
 import pytest
 import sqlalchemy as sa
@@ -74,6 +75,17 @@ def clock(session_clock: FrozenClock) -> FrozenClock:
     return session_clock
 
 
+class SharedConnection(sa.Connection):
+    """The test's connection, which stands in ``db.engines`` for the app's engine. A session
+    joins it, as a Connection; code that takes a connection of its own from the engine for one
+    read (``reviewsite/fast_reads.py``) gets this same one, left open, so that it reads inside
+    the test's transaction as every other statement does (SQLAlchemy 1.x called this branching)."""
+
+
+    def connect(self) -> AbstractContextManager[sa.Connection]:
+        return nullcontext(self)
+
+
 @pytest.fixture
 def db_connection(app: Flask, clock: FrozenClock) -> Iterator[sa.Connection]:
     """One outer transaction per test, rolled back at the end: SQLAlchemy's "Joining a Session
@@ -84,7 +96,7 @@ def db_connection(app: Flask, clock: FrozenClock) -> Iterator[sa.Connection]:
     with app.app_context():
         engines = db.engines
         engine = engines[None]
-        connection = engine.connect()
+        connection = SharedConnection(engine)
         outer = connection.begin()
         engines[None] = connection  # type: ignore[index]  # Flask-SQLAlchemy binds sessions here
         db.session.remove()
