@@ -6,7 +6,7 @@ Why: every view of a cached public page reads one small row set (the stamp of wh
 SQLAlchemy, the execution of that one statement cost more than twice what PostgreSQL took to
 answer it, and the ORM session it ran in (created for the stamp, closed at the end of the
 request) cost as much again: with them, the business page missed its goal by more than the noise
-(BENCHMARKS.md, "What the public pages cost"). So here the statement, built once and compiled
+(BENCHMARKS.md, "Before and after, 2026-12-02 evening: the stamp without a session"). So here the statement, built once and compiled
 once, goes straight to a psycopg connection, as a read on its own (``database.before_statement``).
 
 Which connection: while the request's unit of work is under way (the session is in a

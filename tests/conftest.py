@@ -81,7 +81,6 @@ class SharedConnection(sa.Connection):
     read (``reviewsite/fast_reads.py``) gets this same one, left open, so that it reads inside
     the test's transaction as every other statement does (SQLAlchemy 1.x called this branching)."""
 
-
     def connect(self) -> AbstractContextManager[sa.Connection]:
         return nullcontext(self)
 
