@@ -59,15 +59,17 @@ def adjust_rating(business_id: int, *, count: int, stars: int) -> None:
 
 
 # Built once, values as parameters: every submission runs the one and every sweep batch the
-# other (docs/architecture.md, "One implementation per operation"). On the table, where no loaded object needs synchronising.
+# other (docs/architecture.md, "One implementation per operation"). On the table, not the entity:
+# no loaded object needs synchronising, and a statement on an entity takes the ORM's execution
+# path (its compile state and synchronisation), a tenth of a millisecond more a submission.
 _reviews, _businesses = Review.__table__, Business.__table__
 _CHANGED = versions_bumped(bindparam("ids", expanding=True))
 _ADJUST_RATING = (
-    update(Business)
-    .where(Business.id == bindparam("business_id"))
-    .values(rating_count=Business.rating_count + bindparam("count"), rating_sum=Business.rating_sum + bindparam("stars"),
-            listing_version=Business.listing_version + 1)
-    .execution_options(synchronize_session=False)
+    update(_businesses)
+    .where(_businesses.c.id == bindparam("business_id"))
+    .values(rating_count=_businesses.c.rating_count + bindparam("count"),
+            rating_sum=_businesses.c.rating_sum + bindparam("stars"),
+            listing_version=_businesses.c.listing_version + 1)
 )
 
 

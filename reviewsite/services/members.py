@@ -13,9 +13,12 @@ def member_ids(business_id: int) -> list[int]:
     return list(db.session.scalars(_MEMBER_IDS, {"business_id": business_id}))
 
 
-# Built once (a submission and every change to a review ask it): see listings._ADJUST_RATING.
+# Built once (a submission and every change to a review ask it), on the table: see
+# listings._ADJUST_RATING.
+_memberships = Membership.__table__
 _MEMBER_IDS = (
-    select(Membership.user_id).where(Membership.business_id == bindparam("business_id")).order_by(Membership.id)
+    select(_memberships.c.user_id).where(_memberships.c.business_id == bindparam("business_id"))
+    .order_by(_memberships.c.id)
 )
 
 
