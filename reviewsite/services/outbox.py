@@ -121,28 +121,6 @@ def notify_published(review_ids: list[int], *, now: datetime) -> list[int]:
     return _write(published_notices(published), {"now": now})
 
 
-def held_notices(submitted: FromClause) -> Insert:
-    """The ``INSERT`` of what :func:`notify` writes for "review_held", for the review of
-    ``submitted`` (its id, stars and publish_at), to each of the expanding parameter
-    ``recipient_ids``, at the parameter ``now``: a submission's notices in its one statement on
-    PostgreSQL (``services/submission.py``). ``RETURNING`` the ids written."""
-    s = submitted.c
-    users = User.__table__
-    rows = (
-        select(
-            cast(s.id, String).label("subject"),
-            users.c.id.label("recipient_id"),
-            literal(None, String).label("to_address"),
-            s.id.label("review_id"),
-            s.stars.label("review_stars"),
-            s.publish_at.label("review_publish_at"),
-        )
-        .join_from(submitted, users, users.c.id.in_(bindparam("recipient_ids", expanding=True)))
-        .subquery("recipients")
-    )
-    return _written_from("review_held", rows, rows.c.recipient_id, **_WRITTEN_NOW)
-
-
 def published_notices(published: FromClause) -> Insert:
     """The ``INSERT`` of "review_published" for each row of ``published`` (a review's id,
     author_id, business_id, stars and publish_at): the reviews just published, read from the

@@ -32,18 +32,17 @@ def insert_unique(entity: type[T], values: Mapping[str, Any], *, unique: Sequenc
     returned = db.session.execute(_unique_insert(entity, tuple(unique), where), dict(values)).first()
     if returned is None:
         raise Conflict(conflict_message)
-    return as_loaded(entity, values, returned)
+    return _as_loaded(entity, values, returned)
 
 
 def insert_row(entity: type[T], values: Mapping[str, Any]) -> T:
     """Insert one row of ``entity`` and return it as a persistent object, as
     :func:`insert_unique` does, for a row nothing stops from being written (``values`` as there)."""
-    return as_loaded(entity, values, db.session.execute(_insert(entity), dict(values)).one())
+    return _as_loaded(entity, values, db.session.execute(_insert(entity), dict(values)).one())
 
 
-def as_loaded(entity: type[T], values: Mapping[str, Any], key: Sequence[Any]) -> T:
-    """The row of ``entity`` written with ``values`` and primary key ``key``, as if loaded: in
-    the session, nothing pending, the attributes not written expired."""
+def _as_loaded(entity: type[T], values: Mapping[str, Any], key: Sequence[Any]) -> T:
+    """As if loaded: in the session, nothing pending, the attributes not written expired."""
     row = entity(**values, **dict(zip(_key_names(entity), key, strict=True)))
     make_transient_to_detached(row)
     db.session.add(row)

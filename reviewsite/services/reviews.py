@@ -10,15 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from reviewsite.models import Business, HoldChoice, Review, ReviewStatus, Side, User
-from reviewsite.services import access, listings, members, publication, reminders, submission, validation
+from reviewsite.services import access, listings, members, publication, reminders, validation
 from reviewsite.services.errors import Invalid, NotAllowed
 from reviewsite.services.lifecycle import Action, audit, compare_and_set, require
 from reviewsite.services.outbox import notify
+from reviewsite.services.persistence import insert_unique
 from reviewsite.services.window import window_policy
 
 TITLE_MAX = 120
 BODY_MAX = 5000
 RESPONSE_MAX = 3000
+ALREADY_REVIEWED = "You have already reviewed this business."
 
 
 def submit_review(
@@ -30,8 +32,7 @@ def submit_review(
     (``reviewer_choice``, where the choice is required and stored for the review's history).
 
     One review per author and business, guaranteed by the database: a second one (two tabs, a
-    double click) writes nothing and is refused. A member of the business cannot review it.
-    What it writes is ``submission.write``'s."""
+    double click) writes nothing and is refused. A member of the business cannot review it."""
     if not author.is_confirmed:
         raise NotAllowed("Confirm your email address before writing a review.")
     stars = validation.stars(stars)
@@ -43,7 +44,8 @@ def submit_review(
     policy = window_policy()
     choice = policy.choice(choice)
     held = policy.holds(stars, choice)
-    return submission.write(
+    review = insert_unique(
+        Review,
         {
             "business_id": business.id,
             "author_id": author.id,
@@ -60,8 +62,17 @@ def submit_review(
             "reminders_sent": 0,
             "hold_choice": choice,
         },
-        member_ids=member_ids, details={"stars": stars, **({"choice": choice.value} if choice else {})}, now=now,
+        unique=("business_id", "author_id"),
+        conflict_message=ALREADY_REVIEWED,
     )
+    audit(review, "submitted", actor_id=author.id, now=now, to_status=review.status, stars=stars,
+          **({"choice": choice.value} if choice else {}))
+    if held:
+        notify("review_held", member_ids, now=now, review=review)
+    # Last: the business's row is the lock every writer of its reviews takes, so it is held
+    # only from here to the commit, and submissions to one business queue for that long only.
+    listings.adjust_rating(business.id, count=1, stars=stars)
+    return review
 
 
 def save_response(review: Review, actor: User, body: str, *, now: datetime) -> None:
