@@ -60,8 +60,8 @@ def adjust_rating(business_id: int, *, count: int, stars: int) -> None:
 
 # Built once, values as parameters: every submission runs the one and every sweep batch the
 # other (docs/architecture.md, "One implementation per operation"). On the table, not the entity:
-# no loaded object needs synchronising, and a statement on an entity takes the ORM's execution
-# path (its compile state and synchronisation), a tenth of a millisecond more a submission.
+# no loaded object needs synchronising, and a statement on an entity would take the ORM's
+# execution path (its compile state and synchronisation) for nothing.
 _reviews, _businesses = Review.__table__, Business.__table__
 _CHANGED = versions_bumped(bindparam("ids", expanding=True))
 _ADJUST_RATING = (
