@@ -102,7 +102,7 @@ def _record_sent(notification_id: int) -> str | None:
     database says: recording it is retried, since marking it failed would send it again."""
     try:
         with one_statement():
-            mail_queue.mark_sent([notification_id], now=now_utc())
+            mail_queue.mark_sent(notification_id, now=now_utc())
         return "sent"
     except DBAPIError as first_error:
         if transport.uses_dev_mailbox():
@@ -112,7 +112,7 @@ def _record_sent(notification_id: int) -> str | None:
         time.sleep(delay)
         try:
             with unit_of_work():
-                mail_queue.mark_sent([notification_id], now=now_utc())
+                mail_queue.mark_sent(notification_id, now=now_utc())
             return "sent"
         except DBAPIError as exc:
             log.warning("recording notification %s as sent failed again: %s", notification_id, exc)

@@ -74,17 +74,19 @@ def load(notification_ids: list[int]) -> list[Notification]:
     )
 
 
-def mark_sent(notification_ids: list[int], *, now: datetime) -> None:
-    """Mail the server accepted: sent, lease given back."""
-    db.session.execute(_MARK_SENT, {"ids": notification_ids, "now": now})
+def mark_sent(notification_id: int, *, now: datetime) -> None:
+    """A mail the server accepted: sent, lease given back. One mail at a time, since each is
+    recorded before the next one goes (invariant 5)."""
+    db.session.execute(_MARK_SENT, {"notification_id": notification_id, "now": now})
 
 
-# Built once, values as parameters: it runs once a mail (docs/architecture.md, "One implementation per operation"). The table, not the
-# entity: nothing loaded needs synchronising.
+# Built once, values as parameters: it runs once a mail (docs/architecture.md, "One implementation
+# per operation"). The table, not the entity: nothing loaded needs synchronising. An equality, not
+# an IN list: an expanding parameter is worked into the SQL string again on every execution.
 _notifications = Notification.__table__
 _MARK_SENT = (
     update(_notifications)
-    .where(_notifications.c.id.in_(bindparam("ids", expanding=True)))
+    .where(_notifications.c.id == bindparam("notification_id"))
     .values(email_status=EmailStatus.SENT, sent_at=bindparam("now"), lease_until=None, last_error=None)
 )
 

@@ -100,7 +100,9 @@ def with_removal(slug: str) -> tuple[Business, bool] | None:
     return (row[0], bool(row[1])) if row else None
 
 
-# Built once (the review form and every business page render ask it): see listings._ADJUST_RATING.
+# Built once, the slug as a parameter (the review form and every business page render ask it):
+# docs/architecture.md, "One implementation per operation". The entity, not the table: callers
+# need the Business loaded.
 _WITH_REMOVAL = select(Business, listing_removed(Business.id)).where(Business.slug == bindparam("slug"))
 
 
