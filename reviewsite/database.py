@@ -177,8 +177,8 @@ def _begin_only_when_needed(connection: Connection, cursor: Any, statement: str,
     there has its own snapshot anyway.
 
     A write runs on its own too when it is the whole of its unit of work
-    (``unit_of_work.one_statement``, which sets :data:`ALONE` on the unit's connection): a
-    single statement is atomic by itself, and BEGIN and COMMIT around it would only add two
+    (``unit_of_work.statement_by_statement``, which sets :data:`ALONE` on the units' connection):
+    a single statement is atomic by itself, and BEGIN and COMMIT around it would only add two
     round trips."""
     verb = statement.lstrip()[:6].upper()
     # Only a write: a SAVEPOINT, which a session joined to an outer transaction takes first,
@@ -188,7 +188,8 @@ def _begin_only_when_needed(connection: Connection, cursor: Any, statement: str,
                      read=alone or (verb == "SELECT" and _LOCKING.search(statement) is None))
 
 
-# The execution option of a unit of work that is one statement (see _begin_only_when_needed).
+# The execution option of units of work that are one statement each (see _begin_only_when_needed
+# and _on_begin).
 ALONE = "reviewsite_one_statement"
 _WRITES = frozenset({"INSERT", "UPDATE", "DELETE"})
 
@@ -221,7 +222,11 @@ def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """Every transaction takes the write lock at once, except one whose statements each run on
+    their own (:data:`ALONE`): with pysqlite's own transaction handling off, each then commits
+    as it runs, taking and releasing the lock for itself."""
+    if not connection.get_execution_options().get(ALONE, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def insert_skipping_duplicates(table: Table, *unique: str, where: str | None = None) -> Insert:

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy import event
 from flask_migrate import upgrade
 
 from reviewsite import create_app
 from reviewsite.clock import FrozenClock
+from reviewsite.database import ALONE
 from reviewsite.extensions import cache, db
 from tests.helpers import START, WebClient, app_config, use_memory_broker
 
@@ -85,18 +87,56 @@ class SharedConnection(sa.Connection):
         return nullcontext(self)
 
 
+def commit_statements_run_alone(connection: sa.Connection) -> None:
+    """A write that production runs on its own (the ``ALONE`` execution option of
+    ``unit_of_work.statement_by_statement``) is committed when it returns: a rollback of its
+    session afterwards cannot undo it. Inside the test's transaction the nearest thing is the
+    savepoint the session's unit stands on, released and taken again under the same name after
+    each such write, as ``join_transaction_mode="create_savepoint"`` stands a savepoint in for
+    each commit."""
+    def after_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        alone = context is not None and context.execution_options.get(ALONE, False)
+        savepoint = conn.get_nested_transaction()  # the innermost, the one a rollback would undo
+        if alone and savepoint is not None and statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            own = conn.connection.dbapi_connection.cursor()  # the statement's cursor holds its result
+            own.execute(f"RELEASE SAVEPOINT {savepoint._savepoint}")
+            own.execute(f"SAVEPOINT {savepoint._savepoint}")
+            own.close()
+
+    event.listen(connection, "after_cursor_execute", after_cursor_execute)
+
+
+@contextmanager
+def options_forgotten_at_the_end_of_each_session_transaction(connection: sa.Connection) -> Iterator[None]:
+    """A session transaction gets a connection of its own in production, with the execution
+    options it asked for (``ALONE``), and gives it back at its end; the test's one connection
+    takes options in place, so at the end of each they are taken off again."""
+
+    def after_transaction_end(session, transaction) -> None:
+        if transaction.parent is None:
+            connection.execution_options(**{ALONE: False})
+
+    event.listen(db.session, "after_transaction_end", after_transaction_end)
+    try:
+        yield
+    finally:
+        event.remove(db.session, "after_transaction_end", after_transaction_end)
+
+
 @pytest.fixture
 def db_connection(app: Flask, clock: FrozenClock) -> Iterator[sa.Connection]:
     """One outer transaction per test, rolled back at the end: SQLAlchemy's "Joining a Session
     into an External Transaction" recipe. Flask-SQLAlchemy's sessions take their bind from
     ``db.engines``, so the test's connection goes there; ``join_transaction_mode=
-    "create_savepoint"`` turns each commit of the code under test into a savepoint, so the
+    "create_savepoint"`` turns each commit of the code under test into a savepoint (and
+    :func:`commit_statements_run_alone` each statement that commits by itself), so the
     production code runs unchanged and nothing in it knows it is under test."""
     with app.app_context():
         engines = db.engines
         engine = engines[None]
         connection = SharedConnection(engine)
         outer = connection.begin()
+        commit_statements_run_alone(connection)
         engines[None] = connection  # type: ignore[index]  # Flask-SQLAlchemy binds sessions here
         db.session.remove()
         db.session.configure(join_transaction_mode="create_savepoint")
@@ -104,7 +144,8 @@ def db_connection(app: Flask, clock: FrozenClock) -> Iterator[sa.Connection]:
         # listing versions come back: a page cached by an earlier test must not be served.
         cache.clear()
     try:
-        yield connection
+        with options_forgotten_at_the_end_of_each_session_transaction(connection):
+            yield connection
     finally:
         with app.app_context():
             db.session.remove()

@@ -66,7 +66,7 @@ def test_a_write_begins_the_transaction_and_later_reads_see_it(engine, commands)
 
 
 def test_the_only_statement_of_a_unit_of_work_runs_on_its_own(engine, commands):
-    """unit_of_work.one_statement: a write that is the whole unit commits by itself, with
+    """unit_of_work.statement_by_statement: a write that is the whole unit commits by itself, with
     neither BEGIN nor COMMIT around it; the next unit on the connection begins as usual."""
     with Session(engine) as session:
         session.connection(execution_options={ALONE: True})

@@ -10,9 +10,11 @@ commits on its own, in this order, calling the flush-only functions of
 2. load and render them, in a read that ends before the SMTP conversation starts (no connection
    idles in a transaction across the network);
 3. send them one after the other over one connection, recording each mail the server accepted as
-   sent before the next one goes: a sender killed in the middle leaves at most one accepted mail
-   unrecorded, and that one goes once more after the lease with the same Message-ID
-   (invariant 5); a slow server past half the lease gets the rest given back (``release``);
+   sent before the next one goes (one statement that commits by itself, on one database
+   connection held through the conversation: ``unit_of_work.statement_by_statement``): a sender
+   killed in the middle leaves at most one accepted mail unrecorded, and that one goes once more
+   after the lease with the same Message-ID (invariant 5); a slow server past half the lease gets
+   the rest given back (``release``);
 4. back off the ones it refused.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import AbstractContextManager, nullcontext
 
 from flask import current_app
 from sqlalchemy.exc import DBAPIError
@@ -28,7 +31,7 @@ from reviewsite.clock import database_now, now_utc
 from reviewsite.notifications import transport
 from reviewsite.notifications.rendering import OutgoingMail, SharedParts, render_email
 from reviewsite.services import mail_queue
-from reviewsite.unit_of_work import one_statement, unit_of_work
+from reviewsite.unit_of_work import Unit, statement_by_statement, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +70,11 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
             except Exception as exc:  # noqa: BLE001 - a bug in one template must not stop the batch
                 log.error("mail for notification %s could not be rendered", notification.id, exc_info=exc)
                 errors[notification.id] = _describe(exc)
-    with transport.opened() as mail:
+    untried: list[int] = []
+    with transport.opened() as mail, _records() as record:
         for index, (notification_id, message) in enumerate(messages):
             if now_utc() > give_back_at:
-                with unit_of_work():
-                    mail_queue.release([i for i, _ in messages[index:]], lease_until=lease_until)
+                untried = [i for i, _ in messages[index:]]
                 break
             try:
                 mail.send(message)
@@ -80,11 +83,14 @@ def deliver_batch(notification_ids: list[int]) -> dict[int, str]:
                             exc_info=not isinstance(exc, transport.TRANSIENT_ERRORS))
                 errors[notification_id] = _describe(exc)
                 continue
-            outcome = _record_sent(notification_id)
+            outcome = _record_sent(notification_id, record)
             if outcome is None:
                 errors[notification_id] = "the development mailbox could not store it"
             else:
                 outcomes[notification_id] = outcome
+    if untried:
+        with unit_of_work():
+            mail_queue.release(untried, lease_until=lease_until)
     if errors:
         with unit_of_work():
             mail_queue.back_off(errors, now=database_now(), lease_until=lease_until)
@@ -96,26 +102,29 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _record_sent(notification_id: int) -> str | None:
+def _records() -> AbstractContextManager[Unit]:
+    """The units that record accepted mail, one a mail. Mail handed to an SMTP server is recorded
+    statement by statement on one connection held through the conversation; the development
+    mailbox's mail is a row the session holds, so it commits with its record, in an ordinary unit
+    of work."""
+    return nullcontext(unit_of_work) if transport.uses_dev_mailbox() else statement_by_statement()
+
+
+def _record_sent(notification_id: int, record: Unit) -> str | None:
     """Record one accepted mail as sent. The development mailbox's mail is stored in this same
     transaction, so if it fails nothing was sent (None). An SMTP server's mail went whatever the
     database says: recording it is retried, since marking it failed would send it again."""
-    try:
-        with one_statement():
-            mail_queue.mark_sent(notification_id, now=now_utc())
-        return "sent"
-    except DBAPIError as first_error:
-        if transport.uses_dev_mailbox():
-            return None
-        log.warning("notification %s was sent but not recorded (%s); retrying", notification_id, first_error)
-    for delay in RECORD_RETRY_DELAYS:
-        time.sleep(delay)
+    for attempt, delay in enumerate((0, *RECORD_RETRY_DELAYS)):
+        if delay:
+            time.sleep(delay)
         try:
-            with unit_of_work():
+            with record():
                 mail_queue.mark_sent(notification_id, now=now_utc())
             return "sent"
         except DBAPIError as exc:
-            log.warning("recording notification %s as sent failed again: %s", notification_id, exc)
+            if transport.uses_dev_mailbox():
+                return None
+            log.warning("notification %s was sent but not recorded (attempt %d): %s", notification_id, attempt + 1, exc)
     log.error("notification %s was sent but could not be recorded; it may go once more", notification_id)
     return "sent-unrecorded"
 
