@@ -23,6 +23,8 @@ def isolate(value: object) -> str:
     """The value between FSI and PDI where it has anything directional, else as it is (a
     subject or a summary of plain left-to-right words keeps its exact bytes)."""
     text = str(value)
+    if text.isascii():  # no ASCII character is directional: one pass in C instead of one call each
+        return text
     if any(unicodedata.bidirectional(character) in _DIRECTIONAL for character in text):
         return f"\u2068{text}\u2069"
     return text
