@@ -23,29 +23,19 @@ import os
 import re
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime
 
 from bench.common import DATABASE_URL, ROOT, VENV_BIN, WORK, app_env, connect, free_port, start, stop, wait_for_port
+from bench.workers import pending_notices
 
 BATCH = 50
 
 
 def _pending(n: int) -> list[int]:
-    """N pending notices as the site writes them (as bench/workers.py does), after marking any
-    earlier run's as sent."""
+    """N pending notices, after marking any earlier run's as sent."""
     with connect() as conn:
         conn.execute("UPDATE notification SET email_status = 'sent', sent_at = now() WHERE email_status = 'pending'")
-        now = datetime.now(UTC)
-        ids = [row[0] for row in conn.execute(
-            """INSERT INTO notification (dedupe_key, kind, recipient_id, review_id, review_stars, review_publish_at,
-                                         facts, created_at, email_status, attempts, next_attempt_at)
-               SELECT 'instructions:' || r.id || ':' || %(t)s, 'review_published', r.author_id, r.id, r.stars,
-                      r.publish_at, '{}', %(now)s, 'pending', 0, %(now)s
-               FROM (SELECT * FROM review WHERE status = 'published' AND held_at IS NOT NULL ORDER BY id LIMIT %(n)s) r
-               RETURNING id""", {"n": n, "now": now, "t": time.time_ns()})]
         conn.commit()
-    return ids
+    return pending_notices(n, prefix="instructions")
 
 
 def _send(n: int) -> None:

@@ -107,6 +107,24 @@ def _drain_mail(timeout: float = 180) -> None:
     log("warning: mail of the lateness run still pending")
 
 
+def pending_notices(n: int, *, prefix: str) -> list[int]:
+    """N pending "review_published" notices for the first N published reviews, written as the site
+    writes them (services/outbox.py): the review's stars and release time in the notice's own
+    columns, no facts of its own. Their dedupe keys start with ``prefix``."""
+    with connect() as conn:
+        now = datetime.now(UTC)
+        ids = [row[0] for row in conn.execute(
+            """INSERT INTO notification (dedupe_key, kind, recipient_id, review_id, review_stars, review_publish_at,
+                                         facts, created_at, email_status, attempts, next_attempt_at)
+               SELECT %(prefix)s || ':' || r.id || ':' || %(t)s, 'review_published', r.author_id, r.id, r.stars,
+                      r.publish_at, '{}', %(now)s, 'pending', 0, %(now)s
+               FROM (SELECT * FROM review WHERE status = 'published' AND held_at IS NOT NULL
+                     ORDER BY id LIMIT %(n)s) r
+               RETURNING id""", {"n": n, "now": now, "t": time.time_ns(), "prefix": prefix})]
+        conn.commit()
+    return ids
+
+
 def _throughput(p: Profile, dataset: dict, results: Results) -> None:
     sender = Celery(broker=BROKER_URL)
     sender.conf.update(task_serializer="json", broker_transport_options={"visibility_timeout": 300})
@@ -124,21 +142,7 @@ def _throughput(p: Profile, dataset: dict, results: Results) -> None:
         time.sleep(0.01)
     noop_s = time.perf_counter() - t
 
-    with connect() as conn:
-        reviews = [row for row in conn.execute(
-            "SELECT id, author_id, stars, publish_at FROM review WHERE status = 'published' AND held_at IS NOT NULL "
-            "ORDER BY id LIMIT %s", (n,))]
-        now = datetime.now(UTC)
-        ids = [row[0] for row in conn.execute(
-            # As the site writes a "review_published" notice (services/outbox.py): the review's
-            # stars and release time in the notice's own columns, no facts of its own.
-            """INSERT INTO notification (dedupe_key, kind, recipient_id, review_id, review_stars, review_publish_at,
-                                         facts, created_at, email_status, attempts, next_attempt_at)
-               SELECT 'bench:' || r.id || ':' || %(t)s, 'review_published', r.author_id, r.id, r.stars, r.publish_at,
-                      '{}', %(now)s, 'pending', 0, %(now)s
-               FROM review r WHERE r.id = ANY(%(ids)s) RETURNING id""",
-            {"ids": [row[0] for row in reviews], "now": now, "t": int(time.time())})]
-        conn.commit()
+    ids = pending_notices(n, prefix="bench")
     t = time.perf_counter()
     deadline = time.monotonic() + 300
     for start in range(0, len(ids), BATCH):
